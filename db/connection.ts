@@ -1,0 +1,45 @@
+// Connection to lendpay's database. int8/numeric parsing is set once, globally,
+// with a range check, so no bigint ever arrives as a string or loses precision.
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import type { Database } from './types.ts';
+import { migrations } from './migrations/index.ts';
+import { LendpayError } from '../src/errors.ts';
+
+const INT8 = 20;
+const NUMERIC = 1700;
+const DATE = 1082;
+
+function parseSafeInteger(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new LendpayError('INVALID_AMOUNT', `database value ${text} is outside the safe integer range`);
+  return n;
+}
+pg.types.setTypeParser(INT8, parseSafeInteger);
+pg.types.setTypeParser(NUMERIC, (text: string) => (/^-?\d+$/.test(text) ? parseSafeInteger(text) : text));
+// Business dates stay 'YYYY-MM-DD': a JS Date would shift them by the process's zone.
+pg.types.setTypeParser(DATE, (text: string) => text);
+
+export type Db = Kysely<Database>;
+
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'lendpay' });
+  // An idle client that errors (server restart) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export function createDb(pool: pg.Pool): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new LendpayError('DATABASE_UNAVAILABLE', `migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
