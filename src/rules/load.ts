@@ -1,0 +1,172 @@
+// Loads and validates the risk team's rule directory. Each known file kind has a
+// validator (shape by JSON Schema, meaning by code); a rule set is refused as a
+// whole on any problem, with `file: JSON path: reason` per problem.
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { LendpayError } from '../errors.ts';
+import { parseEligibilityRules, type EligibilityRules, type ParseResult } from '../eligibility/rules.ts';
+
+export interface RuleSet {
+  /** sha256 hex of the canonical JSON of every rule file, sorted by file name */
+  readonly hash: string;
+  readonly dir: string;
+  readonly eligibility: EligibilityRules;
+  /** the parsed rule files that make up the hash, by file name */
+  readonly files: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One kind of rule file. Adding calendar.json or collection.json later means one
+ * more entry here (and a field on RuleSet): the loader, hashing and messages stay.
+ */
+interface RuleFileKind<T> {
+  readonly file: string;
+  /** the JSON Schema next to the rule file in the shipped rules/ directory */
+  readonly schema: string;
+  readonly required: boolean;
+  parse(json: unknown, label: string): ParseResult<T>;
+}
+
+const KINDS = {
+  eligibility: { file: 'eligibility.json', schema: 'eligibility.schema.json', required: true, parse: parseEligibilityRules },
+} as const satisfies Record<string, RuleFileKind<unknown>>;
+type KindName = keyof typeof KINDS;
+
+// Schemas are developer-owned and ship with the code, so they are read from the
+// repository's rules/ directory, not from the directory being validated.
+const SHIPPED_RULES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rules');
+const validators = new Map<string, ValidateFunction>();
+async function schemaValidator(schemaFile: string): Promise<ValidateFunction> {
+  let v = validators.get(schemaFile);
+  if (v === undefined) {
+    const schema = JSON.parse(await readFile(path.join(SHIPPED_RULES_DIR, schemaFile), 'utf8')) as object;
+    v = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    validators.set(schemaFile, v);
+  }
+  return v;
+}
+
+/** Keys sorted at every level, no whitespace: the same content always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function label(full: string): string {
+  const rel = path.relative(process.cwd(), full);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? full : rel;
+}
+
+/** JSON.parse with the line and column of a syntax error. */
+export function parseJsonText(text: string, file: string): { json?: unknown; error?: string } {
+  try {
+    return { json: JSON.parse(text) as unknown };
+  } catch (e) {
+    const msg = (e as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    let where = '';
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      const line = before.split('\n').length;
+      const column = before.length - before.lastIndexOf('\n');
+      where = `line ${line}, column ${column}: `;
+    } else if (/Unexpected end of JSON input/.test(msg)) {
+      const lines = text.split('\n');
+      where = `line ${lines.length}, column ${(lines.at(-1) ?? '').length + 1}: `;
+    }
+    return { error: `${file}: ${where}malformed JSON: ${msg.replace(/\s*\(line \d+ column \d+\)/, '')}` };
+  }
+}
+
+function jsonPath(pointer: string): string {
+  let out = '$';
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(seg) ? `[${seg}]` : /^[A-Za-z_$][\w$]*$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+interface Checked {
+  errors: string[];
+  warnings: string[];
+  hash?: string;
+  values: Partial<Record<KindName, unknown>>;
+  files: Record<string, unknown>;
+}
+
+async function check(dir: string): Promise<Checked> {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const values: Partial<Record<KindName, unknown>> = {};
+  const files: Record<string, unknown> = {};
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name).sort();
+  } catch (e) {
+    return { errors: [`${label(dir)}: cannot read the rules directory: ${(e as Error).message}`], warnings, values, files };
+  }
+  const known = new Map<string, KindName>(Object.entries(KINDS).map(([k, v]) => [v.file, k as KindName]));
+  for (const name of names) {
+    if (!name.endsWith('.json') || name.endsWith('.schema.json')) continue;
+    if (!known.has(name)) warnings.push(`${label(path.join(dir, name))}: ignored: no validator for this file yet`);
+  }
+  for (const [kindName, kind] of Object.entries(KINDS) as [KindName, RuleFileKind<unknown>][]) {
+    const full = path.join(dir, kind.file);
+    const lbl = label(full);
+    if (!names.includes(kind.file)) {
+      if (kind.required) errors.push(`${lbl}: missing: this rule file is required`);
+      continue;
+    }
+    const parsed = parseJsonText(await readFile(full, 'utf8'), lbl);
+    if (parsed.error !== undefined) {
+      errors.push(parsed.error);
+      continue;
+    }
+    const res = kind.parse(parsed.json, lbl);
+    warnings.push(...res.warnings);
+    if (res.errors.length > 0) {
+      errors.push(...res.errors);
+      continue;
+    }
+    // The code checks everything the schema does, with better messages; the schema
+    // still runs so that it cannot drift from what the loader accepts.
+    const validate = await schemaValidator(kind.schema);
+    if (!validate(parsed.json)) {
+      for (const err of validate.errors ?? []) errors.push(`${lbl}: ${jsonPath(err.instancePath)}: ${err.message ?? 'invalid'} (schema ${kind.schema})`);
+      continue;
+    }
+    values[kindName] = res.value;
+    files[kind.file] = parsed.json;
+  }
+  if (errors.length > 0) return { errors, warnings, values, files };
+  const sorted = Object.keys(files).sort();
+  const hash = createHash('sha256')
+    .update(canonicalJson(Object.fromEntries(sorted.map((f) => [f, files[f]]))))
+    .digest('hex');
+  return { errors, warnings, hash, values, files };
+}
+
+/** For `lendpay rules validate [dir]`: every problem, never throws for bad rules. */
+export async function validateRules(dir: string): Promise<{ errors: string[]; warnings: string[]; hash?: string }> {
+  const res = await check(path.resolve(dir));
+  return res.hash === undefined ? { errors: res.errors, warnings: res.warnings } : { errors: res.errors, warnings: res.warnings, hash: res.hash };
+}
+
+/** The rule set in `dir`, or LendpayError('RULES_INVALID') with one detail line per problem. */
+export async function loadRuleSet(dir: string): Promise<RuleSet> {
+  const abs = path.resolve(dir);
+  const res = await check(abs);
+  if (res.errors.length > 0 || res.hash === undefined) {
+    const n = res.errors.length;
+    throw new LendpayError('RULES_INVALID', `${n} problem${n === 1 ? '' : 's'} in rules`, { details: res.errors });
+  }
+  return { hash: res.hash, dir: abs, eligibility: res.values.eligibility as EligibilityRules, files: res.files };
+}
