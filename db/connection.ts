@@ -17,6 +17,8 @@ function parseSafeInteger(text: string): number {
   return n;
 }
 pg.types.setTypeParser(INT8, parseSafeInteger);
+const parseTextArray = pg.types.getTypeParser(1009 as never) as (text: string) => (string | null)[];
+pg.types.setTypeParser(1016 as never /* int8[] */, (text: string) => parseTextArray(text).map((v) => (v === null ? null : parseSafeInteger(v))));
 pg.types.setTypeParser(NUMERIC, (text: string) => (/^-?\d+$/.test(text) ? parseSafeInteger(text) : text));
 // Business dates stay 'YYYY-MM-DD': a JS Date would shift them by the process's zone.
 pg.types.setTypeParser(DATE, (text: string) => text);

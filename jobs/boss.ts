@@ -1,0 +1,25 @@
+// pg-boss setup shared by the CLI, the worker and the tests: one schema, the queues
+// lendpay uses, and their retry policy. The queue delivers at least once; exactly
+// once comes from our own unique keys (batch_chunks, decisions, orders).
+import { PgBoss } from 'pg-boss';
+
+export const QUEUES = {
+  nightlyChunk: 'nightly-eligibility-chunk',
+} as const;
+
+export interface BossOptions {
+  schema?: string;
+  onError?: (err: Error) => void;
+}
+
+export async function startBoss(url: string, opts: BossOptions = {}): Promise<PgBoss> {
+  const boss = new PgBoss({ connectionString: url, schema: opts.schema ?? 'pgboss', max: 4, application_name: 'lendpay-boss' });
+  boss.on('error', opts.onError ?? (() => {}));
+  await boss.start();
+  for (const name of Object.values(QUEUES)) {
+    if (!(await boss.getQueue(name))) {
+      await boss.createQueue(name, { retryLimit: 3, retryDelay: 2, retryBackoff: true, expireInSeconds: 600 });
+    }
+  }
+  return boss;
+}

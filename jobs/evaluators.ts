@@ -1,0 +1,31 @@
+// Batch chunks evaluate with the rule set their run pinned (by content hash), read
+// from rule_sets, never from today's files on disk: a change never lands mid-batch.
+import type { Db } from '../db/connection.ts';
+import { getRuleSetContent } from '../db/rulesets.repository.ts';
+import { parseEligibilityRules, type EligibilityRules } from '../src/eligibility/rules.ts';
+import { compileEligibility, type EligibilityEvaluator } from '../src/eligibility/evaluate.ts';
+import { LendpayError } from '../src/errors.ts';
+
+export const ELIGIBILITY_FILE = 'eligibility.json';
+
+export async function storedEligibilityRules(db: Db, hash: string): Promise<EligibilityRules> {
+  const content = (await getRuleSetContent(db, hash)) as Record<string, unknown> | null;
+  if (!content || !(ELIGIBILITY_FILE in content)) throw new LendpayError('NOT_FOUND', `rule set ${hash.slice(0, 12)} is not stored`);
+  const parsed = parseEligibilityRules(content[ELIGIBILITY_FILE], `rule set ${hash.slice(0, 12)}/${ELIGIBILITY_FILE}`);
+  if (!parsed.value) throw new LendpayError('RULES_INVALID', `stored rule set ${hash.slice(0, 12)} no longer parses`, { details: parsed.errors });
+  return parsed.value;
+}
+
+/** Compiles each pinned rule set once per process. */
+export function makeEvaluatorCache(db: Db): (hash: string) => Promise<EligibilityEvaluator> {
+  const cache = new Map<string, Promise<EligibilityEvaluator>>();
+  return (hash) => {
+    let hit = cache.get(hash);
+    if (!hit) {
+      hit = storedEligibilityRules(db, hash).then(compileEligibility);
+      hit.catch(() => cache.delete(hash));
+      cache.set(hash, hit);
+    }
+    return hit;
+  };
+}
