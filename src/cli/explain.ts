@@ -1,0 +1,52 @@
+// `lendpay explain`: a stored decision re-run through json-rules-engine against the
+// rule set that made it (by hash), with each condition's result.
+import type { Db } from '../../db/connection.ts';
+import { getDecision } from '../../db/eligibility.repository.ts';
+import { storedEligibilityRules } from '../../jobs/evaluators.ts';
+import { evaluateWithEngine } from '../eligibility/engine.ts';
+import { formatExplanation } from '../eligibility/explain.ts';
+import type { EligibilityInput } from '../eligibility/types.ts';
+import type { CustomerId, Segment } from '../customers/types.ts';
+import type { BusinessDate, Month } from '../dates.ts';
+import { toFen, formatYuan, type Fen } from '../money.ts';
+import { LendpayError } from '../errors.ts';
+
+/** The decision row keeps the facts the rules saw; the input is rebuilt from them. */
+export function inputFromFacts(customerId: string, facts: Record<string, unknown>): EligibilityInput {
+  const flows = new Map<Month, Fen>();
+  for (const [m, v] of Object.entries((facts['monthlyFlow'] ?? {}) as Record<string, unknown>)) flows.set(m as Month, toFen(v, `facts.monthlyFlow.${m}`));
+  return {
+    customerId: customerId as CustomerId,
+    segment: facts['segment'] as Segment,
+    realNameVerified: facts['realNameVerified'] === true,
+    whitelist: facts['whitelistStatus'] === 'none'
+      ? null
+      : { limit: toFen(facts['whitelistLimit'], 'facts.whitelistLimit'), expiresOn: (facts['whitelistExpiresOn'] ?? null) as BusinessDate | null },
+    monthlyFlow: flows,
+  };
+}
+
+export async function explainStoredDecision(db: Db, customerId: string, date: BusinessDate): Promise<{ text: string; json: unknown }> {
+  const stored = await getDecision(db, customerId, date);
+  if (!stored) throw new LendpayError('NOT_FOUND', `no decision for customer ${customerId} on ${date}`);
+  const rules = await storedEligibilityRules(db, stored.ruleSetHash);
+  const { decision, explanation } = await evaluateWithEngine(rules, inputFromFacts(customerId, stored.facts), date);
+  const agrees = decision.eligible === stored.eligible && decision.door === stored.door && decision.limit === stored.limit
+    && decision.reasons.join() === stored.reasons.join();
+  let text = formatExplanation(decision, explanation, stored.ruleSetHash);
+  if (!agrees) text += `\n\nWARNING: the stored decision (${stored.eligible ? 'eligible' : 'ineligible'}, ${formatYuan(stored.limit)}) differs from this re-evaluation`;
+  return {
+    text,
+    json: {
+      customerId,
+      businessDate: date,
+      decision: { eligible: stored.eligible, door: stored.door, limit: formatYuan(stored.limit), reasons: stored.reasons, fired: stored.fired },
+      ruleSetHash: stored.ruleSetHash,
+      runId: stored.runId,
+      decidedAt: stored.decidedAt,
+      facts: stored.facts,
+      explanation,
+      reEvaluationAgrees: agrees,
+    },
+  };
+}

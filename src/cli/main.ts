@@ -1,0 +1,207 @@
+// The lendpay CLI. Commands are thin: parse and check arguments, call one use-case,
+// print. A LendpayError becomes a clear message and exit code 1; bad usage exits 2.
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { createContext, type Context } from './context.ts';
+import { LendpayError } from '../errors.ts';
+import { businessDateAt, parseBusinessDate, systemClock } from '../dates.ts';
+import { formatYuan } from '../money.ts';
+import { formatNightlySummary } from './format.ts';
+import { runNightlyCommand } from './nightly.ts';
+import type { NightlySummary } from '../../db/eligibility.repository.ts';
+
+const ctx: Context = createContext();
+// `lendpay decisions … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function dateOption(): Option {
+  return new Option('--date <YYYY-MM-DD>', 'business date (Asia/Shanghai); default today').argParser((v) => parseBusinessDate(v, '--date'));
+}
+
+const program = new Command()
+  .name('lendpay')
+  .description('lendpay: eligibility, disbursement and collection for a micro-loan business')
+  .showHelpAfterError()
+  .exitOverride();
+
+const db = program.command('db').description('the database');
+db.command('migrate')
+  .description('apply pending migrations')
+  .action(async () => {
+    const { url } = await ctx.database();
+    out(`migrated ${redact(url)}`);
+  });
+db.command('url')
+  .description('print the database URL in use (starting the embedded server if needed)')
+  .action(async () => out((await ctx.database()).url));
+db.command('stop')
+  .description('stop the embedded PostgreSQL server')
+  .action(async () => {
+    const { stopEmbeddedPostgres } = await import('../../db/embedded.ts');
+    out((await stopEmbeddedPostgres(ctx.config.dataDir)) ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
+  });
+
+program
+  .command('import <file>')
+  .description('import customers from a JSON-lines file (refused whole if any line is bad)')
+  .action(async (file: string) => {
+    const { importCustomersFile } = await import('../../db/import.ts');
+    const { progressDisplay } = await import('./progress.ts');
+    const { db } = await ctx.database();
+    const t = performance.now();
+    let last = 0;
+    const display = progressDisplay(`import ${path.basename(file)}`);
+    const res = await importCustomersFile(db, file, {
+      onProgress: (lines) => {
+        if (lines - last >= 10_000) {
+          last = lines;
+          display.update(lines, Math.max(lines, 1), 'lines');
+        }
+      },
+    });
+    display.stop();
+    out(`imported ${res.customers} customers, ${res.accounts} accounts, ${res.cards} cards, ${res.flows} monthly flows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  });
+
+program
+  .command('generate')
+  .description('write a seeded synthetic population as JSON lines')
+  .requiredOption('--out <file>', 'output file')
+  .option('--size <n>', 'customers', (v) => positiveInt(v, '--size'), 10_000)
+  .option('--seed <n>', 'seed', (v) => positiveInt(v, '--seed'), 42)
+  .addOption(dateOption())
+  .action(async (o: { out: string; size: number; seed: number; date?: string }) => {
+    const { writePopulationJsonl } = await import('../demo/population.ts');
+    const asOf = (o.date ?? businessDateAt(systemClock.now())) as ReturnType<typeof parseBusinessDate>;
+    const n = await writePopulationJsonl(o.out, { seed: o.seed, size: o.size, asOf });
+    out(`wrote ${n} customers to ${o.out}`);
+  });
+
+const rules = program.command('rules').description('the risk team\'s rule files');
+rules
+  .command('validate [dir]')
+  .description('check rule files: schema and meaning; prints file, JSON path and reason')
+  .action(async (dir?: string) => {
+    const { validateRules } = await import('../rules/load.ts');
+    const target = dir ? path.resolve(dir) : ctx.config.rulesDir;
+    const res = await validateRules(target);
+    for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (res.errors.length > 0) {
+      for (const e of res.errors) process.stderr.write(`error: ${e}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    out(`rules in ${path.relative(process.cwd(), target) || '.'} are valid (hash ${res.hash?.slice(0, 12)})`);
+  });
+rules
+  .command('test [dir]')
+  .description('run the rule test cases in rules/tests/')
+  .action(async (dir?: string) => {
+    const { loadRuleSet } = await import('../rules/load.ts');
+    const { runRuleTests } = await import('../rules/tests.ts');
+    const ruleSet = await loadRuleSet(dir ? path.resolve(dir) : ctx.config.rulesDir);
+    const res = await runRuleTests(ruleSet);
+    for (const f of res.failures) {
+      process.stderr.write(`FAIL ${f.file}: ${f.name}\n  expected ${JSON.stringify(f.expected)}\n  actual   ${JSON.stringify(f.actual)}\n`);
+    }
+    out(`${res.passed} passed, ${res.failures.length} failed`);
+    if (res.failures.length > 0) process.exitCode = 1;
+  });
+
+const batch = program.command('batch').description('batch runs');
+batch
+  .command('nightly')
+  .description('re-tag the whole population with the eligibility rules (idempotent per date)')
+  .addOption(dateOption())
+  .option('--no-work', 'only enqueue the chunks; running workers do them')
+  .option('--no-progress', 'no progress display')
+  .option('--json', 'print the result as JSON')
+  .action(async (o: { date?: string; work: boolean; progress: boolean; json?: boolean }) => {
+    const date = parseBusinessDate(o.date ?? businessDateAt(systemClock.now()));
+    const res = await runNightlyCommand(ctx, date, { work: o.work, progress: o.progress });
+    if (o.json) return out(JSON.stringify({ runId: res.run.id, status: res.run.status, created: res.created, seconds: res.seconds, summary: res.run.summary }));
+    if (res.run.status === 'running') return out(`nightly ${date}: run ${res.run.id} enqueued; workers will finish it`);
+    out(res.created
+      ? `nightly ${date}: run ${res.run.id} ${res.run.status} in ${res.seconds.toFixed(1)} s`
+      : `nightly ${date} already finished as run ${res.run.id}: nothing changed`);
+    out(formatNightlySummary(res.run.summary as NightlySummary));
+  });
+
+program
+  .command('decisions')
+  .description('print the decisions of a business date')
+  .addOption(dateOption().makeOptionMandatory())
+  .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'table']).default('jsonl'))
+  .action(async (o: { date: string; format: 'jsonl' | 'table' }) => {
+    const { streamDecisions } = await import('../../db/eligibility.repository.ts');
+    const { db } = await ctx.database();
+    let n = 0;
+    for await (const d of streamDecisions(db, o.date)) {
+      n++;
+      const line = o.format === 'jsonl'
+        ? JSON.stringify({ customerId: d.customerId, eligible: d.eligible, door: d.door, limit: formatYuan(d.limit), reasons: d.reasons, ruleSetHash: d.ruleSetHash })
+        : `${d.customerId.padEnd(12)} ${d.eligible ? 'eligible  ' : 'ineligible'} ${(d.door ?? '-').padEnd(9)} ${formatYuan(d.limit).padStart(14)}  ${d.reasons.join(',')}`;
+      if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+    }
+    if (n === 0) process.stderr.write(`no decisions for ${o.date} (run: lendpay batch nightly --date ${o.date})\n`);
+  });
+
+program
+  .command('explain <customer>')
+  .description('show a decision, the facts it saw and each condition\'s result, against the rules that made it')
+  .addOption(dateOption().makeOptionMandatory())
+  .option('--json', 'as JSON')
+  .action(async (customer: string, o: { date: string; json?: boolean }) => {
+    const { explainStoredDecision } = await import('./explain.ts');
+    const { db } = await ctx.database();
+    const res = await explainStoredDecision(db, customer, parseBusinessDate(o.date));
+    out(o.json ? JSON.stringify(res.json, null, 2) : res.text);
+  });
+
+program
+  .command('demo')
+  .description('a seeded population through the nightly batch, on the embedded default')
+  .option('--size <n>', 'customers', (v) => positiveInt(v, '--size'), 10_000)
+  .option('--seed <n>', 'seed', (v) => positiveInt(v, '--seed'), 42)
+  .addOption(dateOption())
+  .action(async (o: { size: number; seed: number; date?: string }) => {
+    const { runDemo } = await import('./demo.ts');
+    await runDemo(ctx, { size: o.size, seed: o.seed, date: parseBusinessDate(o.date ?? businessDateAt(systemClock.now())) }, out);
+  });
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new LendpayError('INVALID_INPUT', `${name}: expected a positive whole number, got "${v}"`);
+  return n;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+}
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof LendpayError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      for (const d of err.details) process.stderr.write(`  ${d}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  } finally {
+    await ctx.close().catch(() => {});
+  }
+}
+
+process.exit(await main());

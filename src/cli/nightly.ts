@@ -1,0 +1,41 @@
+// `lendpay batch nightly`: claim the run, enqueue its chunks, work them in this
+// process (other `lendpay worker` processes share the queue), show progress, summarise.
+import type { Context } from './context.ts';
+import type { BusinessDate } from '../dates.ts';
+import { loadRuleSet } from '../rules/load.ts';
+import { saveRuleSet } from '../../db/rulesets.repository.ts';
+import { getBatchRun, runProgress, type BatchRun } from '../../db/batch.repository.ts';
+import { startNightlyRun, workNightly } from '../../jobs/nightly.ts';
+import { makeEvaluatorCache } from '../../jobs/evaluators.ts';
+import { progressDisplay } from './progress.ts';
+import { LendpayError } from '../errors.ts';
+
+export interface NightlyResult {
+  run: BatchRun;
+  created: boolean;
+  seconds: number;
+}
+
+export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean }): Promise<NightlyResult> {
+  const started = performance.now();
+  const ruleSet = await loadRuleSet(ctx.config.rulesDir);
+  const { db } = await ctx.database();
+  await saveRuleSet(db, ruleSet.hash, 'rules', ruleSet.files);
+  const boss = await ctx.boss();
+  const { run, created } = await startNightlyRun(db, boss, date, ruleSet.hash, ctx.config.chunkSize);
+  if (run.status !== 'running') return { run, created, seconds: (performance.now() - started) / 1000 };
+  if (opts.work) await workNightly(boss, { db, evaluatorFor: makeEvaluatorCache(db) }, ctx.config.workerConcurrency);
+
+  const display = opts.progress ? progressDisplay(`nightly ${date}`) : null;
+  for (;;) {
+    const p = await runProgress(db, run.id);
+    display?.update(p.doneChunks, p.totalChunks, `chunks, ${p.items} customers`);
+    const now = await getBatchRun(db, run.id);
+    if (now && now.status !== 'running') {
+      display?.stop();
+      if (now.status === 'failed') throw new LendpayError('BATCH_FAILED', `nightly run ${run.id} failed`);
+      return { run: now, created, seconds: (performance.now() - started) / 1000 };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
