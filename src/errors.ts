@@ -12,6 +12,10 @@ export const ERROR_CODES = [
   'CONFLICT',
   'DATABASE_UNAVAILABLE',
   'BATCH_FAILED',
+  'CALENDAR_INVALID',
+  'CHANNEL_UNAVAILABLE',
+  'CHANNEL_REJECTED',
+  'REQUEST_ID_REUSED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -8,12 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { LendpayError } from '../errors.ts';
 import { parseEligibilityRules, type EligibilityRules, type ParseResult } from '../eligibility/rules.ts';
+import { parseCalendarRules, type Calendar } from '../calendar/calendar.ts';
 
 export interface RuleSet {
   /** sha256 hex of the canonical JSON of every rule file, sorted by file name */
   readonly hash: string;
   readonly dir: string;
   readonly eligibility: EligibilityRules;
+  /** holidays and make-up working days; null when the directory has no calendar.json */
+  readonly calendar: Calendar | null;
   /** the parsed rule files that make up the hash, by file name */
   readonly files: Readonly<Record<string, unknown>>;
 }
@@ -32,6 +35,9 @@ interface RuleFileKind<T> {
 
 const KINDS = {
   eligibility: { file: 'eligibility.json', schema: 'eligibility.schema.json', required: true, parse: parseEligibilityRules },
+  // Not required so that a directory of eligibility rules alone still validates;
+  // whatever schedules payouts asks for it and refuses to run without one.
+  calendar: { file: 'calendar.json', schema: 'calendar.schema.json', required: false, parse: parseCalendarRules },
 } as const satisfies Record<string, RuleFileKind<unknown>>;
 type KindName = keyof typeof KINDS;
 
@@ -168,5 +174,11 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     const n = res.errors.length;
     throw new LendpayError('RULES_INVALID', `${n} problem${n === 1 ? '' : 's'} in rules`, { details: res.errors });
   }
-  return { hash: res.hash, dir: abs, eligibility: res.values.eligibility as EligibilityRules, files: res.files };
+  return {
+    hash: res.hash,
+    dir: abs,
+    eligibility: res.values.eligibility as EligibilityRules,
+    calendar: (res.values.calendar as Calendar | undefined) ?? null,
+    files: res.files,
+  };
 }

@@ -47,7 +47,7 @@ test('the shipped rules/ validates clean', async () => {
   assert.match(v.hash ?? '', /^[0-9a-f]{64}$/);
   const rs = await loadRuleSet(RULES_DIR);
   assert.is(rs.hash, v.hash);
-  assert.equal(Object.keys(rs.files), ['eligibility.json']);
+  assert.equal(Object.keys(rs.files).sort(), ['calendar.json', 'eligibility.json']);
   assert.is(rs.eligibility.flowMonths, 6);
 });
 
@@ -127,16 +127,18 @@ test('a missing eligibility.json is refused; unknown *.json files are ignored wi
   const empty = await mkdtemp(path.join(tmpdir(), 'lendpay-rules-'));
   const v = await validateRules(empty);
   assert.match(v.errors[0] ?? '', /eligibility\.json: missing/);
-  const dir = await dirWith(shippedText, { 'calendar.json': '{"holidays": []}', 'eligibility.schema.json': '{}', 'notes.txt': 'x' });
+  const dir = await dirWith(shippedText, { 'draft-limits.json': '{"holidays": []}', 'eligibility.schema.json': '{}', 'notes.txt': 'x' });
   const w = await validateRules(dir);
   assert.equal(w.errors, []);
   assert.equal(w.warnings.length, 1);
-  assert.match(w.warnings[0]!, /calendar\.json: ignored/);
+  assert.match(w.warnings[0]!, /draft-limits\.json: ignored/);
 });
 
 test('the hash changes with a threshold, not with whitespace or key order', async () => {
   const base = (await loadRuleSet(await dirWith(shippedText))).hash;
-  assert.is((await loadRuleSet(RULES_DIR)).hash, base);
+  const calendarText = await readFile(path.join(RULES_DIR, 'calendar.json'), 'utf8');
+  assert.is((await loadRuleSet(RULES_DIR)).hash, (await loadRuleSet(await dirWith(shippedText, { 'calendar.json': calendarText }))).hash);
+  assert.is.not((await loadRuleSet(RULES_DIR)).hash, base, 'the calendar is part of the rule set hash');
   const reformatted = JSON.stringify(JSON.parse(shippedText));
   assert.is((await loadRuleSet(await dirWith(reformatted))).hash, base);
   const reordered = edit((j) => {
