@@ -81,7 +81,84 @@ export interface EligibilityDecisionsTable {
   decided_at: Timestamp;
 }
 
+export interface LoansTable {
+  id: string;
+  customer_id: string;
+  request_id: string;
+  request_hash: string;
+  principal_fen: number;
+  rail: 'balance' | 'card';
+  destination_id: string;
+  mode: 'compliant' | 'legacy';
+  status: 'disbursing' | 'disbursed' | 'failed';
+  decision_date: DateCol;
+  rule_set_hash: string;
+  limit_fen: number;
+  expected_arrival_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type OrderStatus = 'created' | 'submitted' | 'unknown' | 'succeeded' | 'failed' | 'voided';
+export type OrderKind = 'collection' | 'payout' | 'debit' | 'topup';
+
+export interface OrdersTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  kind: OrderKind;
+  purpose: string;
+  loan_id: string | null;
+  customer_id: string | null;
+  amount_fen: number;
+  source_ref: string;
+  destination_ref: string;
+  status: OrderStatus;
+  error_code: string | null;
+  parent_order_id: number | null;
+  arrives_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type AttemptStatus = 'submitted' | 'unknown' | 'succeeded' | 'failed';
+
+export interface OrderAttemptsTable {
+  order_id: number;
+  attempt_no: number;
+  request_id: string;
+  status: AttemptStatus;
+  error_code: string | null;
+  platform_ref: string | null;
+  submitted_at: Timestamp;
+  resolved_at: Date | null;
+  queries: Generated<number>;
+  last_queried_at: Date | null;
+}
+
+export interface JournalEntriesTable {
+  id: Generated<number>;
+  order_id: number | null;
+  kind: string;
+  memo: string;
+  posted_at: Timestamp;
+}
+
+export interface JournalLinesTable {
+  entry_id: number;
+  line_no: number;
+  account: string;
+  customer_id: string | null;
+  loan_id: string | null;
+  debit_fen: Generated<number>;
+  credit_fen: Generated<number>;
+}
+
 export interface Database {
+  loans: LoansTable;
+  orders: OrdersTable;
+  order_attempts: OrderAttemptsTable;
+  journal_entries: JournalEntriesTable;
+  journal_lines: JournalLinesTable;
   customers: CustomersTable;
   customer_accounts: CustomerAccountsTable;
   customer_bank_cards: CustomerBankCardsTable;

@@ -10,6 +10,19 @@ export interface Config {
   readonly chunkSize: number;
   readonly workerConcurrency: number;
   readonly logLevel: string;
+  /** the payment platform; null: start the sandbox in-process on lendpay's database */
+  readonly channelUrl: string | null;
+  readonly channelTimeoutMs: number;
+  /** the lender's balance account and funding card on the platform */
+  readonly lenderAccountId: string;
+  readonly lenderCardId: string;
+  /** legacy top-up-then-payout disbursement, only for migrating old loans */
+  readonly allowLegacyMode: boolean;
+  /**
+   * Fault injection for crash tests and the chaos harness: the process kills itself
+   * (SIGKILL) at this named point, e.g. "after-send:disburse.payout". Never set in production.
+   */
+  readonly crashPoint: string | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -26,7 +39,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     chunkSize,
     workerConcurrency,
     logLevel: env['LENDPAY_LOG_LEVEL'] || 'info',
+    channelUrl: urlVar(env, 'LENDPAY_CHANNEL_URL'),
+    channelTimeoutMs: intVar(env, 'LENDPAY_CHANNEL_TIMEOUT_MS', 5000, 50, 120_000),
+    lenderAccountId: env['LENDPAY_LENDER_ACCOUNT'] || 'LENDER-BAL',
+    lenderCardId: env['LENDPAY_LENDER_CARD'] || 'LENDER-CARD',
+    allowLegacyMode: boolVar(env, 'LENDPAY_ALLOW_LEGACY_MODE'),
+    crashPoint: env['LENDPAY_CRASH_POINT'] || null,
   });
+}
+
+function urlVar(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (!/^https?:\/\/[^/]+/.test(raw)) throw new LendpayError('INVALID_CONFIG', `${name}: expected http(s)://host:port, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+function boolVar(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new LendpayError('INVALID_CONFIG', `${name}: expected 1/true or 0/false, got "${raw}"`);
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {

@@ -1,13 +1,30 @@
-// What every command shares: config, the database (migrated), and pg-boss on demand.
+// What every command shares: config, the database (migrated), the rules, the payment
+// channel and pg-boss, each made on first use and closed at the end.
 import type { PgBoss } from 'pg-boss';
 import { loadConfig, type Config } from '../config.ts';
 import { openDatabase, type OpenDatabase } from '../../db/open.ts';
 import { startBoss } from '../../jobs/boss.ts';
+import { loadRuleSet, type RuleSet } from '../rules/load.ts';
+import type { PaymentChannel } from '../channel/types.ts';
+import { createHttpChannel } from '../channel/http-channel.ts';
+import { systemClock } from '../dates.ts';
+import { LendpayError } from '../errors.ts';
+import type { DisburseDeps } from '../disbursement/disburse.ts';
+import { openLenderAccounts } from '../sandbox/admin.ts';
+
+export interface Platform {
+  /** base URL of the platform (the sandbox, in-process or not) */
+  url: string;
+  channel: PaymentChannel;
+}
 
 export interface Context {
   config: Config;
   database(): Promise<OpenDatabase>;
   boss(): Promise<PgBoss>;
+  rules(): Promise<RuleSet>;
+  platform(): Promise<Platform>;
+  disburseDeps(): Promise<DisburseDeps>;
   close(): Promise<void>;
 }
 
@@ -15,6 +32,8 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
   const config = loadConfig(env);
   let database: Promise<OpenDatabase> | null = null;
   let boss: Promise<PgBoss> | null = null;
+  let rules: Promise<RuleSet> | null = null;
+  let platform: Promise<Platform & { close(): Promise<void> }> | null = null;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const ctx: Context = {
     config,
@@ -26,8 +45,45 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       boss ??= ctx.database().then((d) => startBoss(d.url, { onError: (e) => log(`pg-boss: ${e.message}`) }));
       return boss;
     },
+    rules() {
+      rules ??= loadRuleSet(config.rulesDir);
+      return rules;
+    },
+    platform() {
+      platform ??= (async () => {
+        let url = config.channelUrl;
+        let close = async () => {};
+        if (url === null) {
+          // No platform configured: the sandbox runs in this process, its state in its
+          // own schema of lendpay's database, so it outlives the command.
+          const { startSandbox } = await import('../sandbox/server.ts');
+          const cal = (await ctx.rules()).calendar;
+          if (!cal) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to run the sandbox platform`);
+          const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: 0, host: '127.0.0.1', calendar: cal });
+          url = server.url;
+          close = () => server.close();
+        }
+        await openLenderAccounts(url, { accountId: config.lenderAccountId, cardId: config.lenderCardId });
+        return { url, channel: createHttpChannel({ baseUrl: url, timeoutMs: config.channelTimeoutMs }), close };
+      })();
+      return platform;
+    },
+    async disburseDeps() {
+      const [{ db }, { channel }, ruleSet] = await Promise.all([ctx.database(), ctx.platform(), ctx.rules()]);
+      if (!ruleSet.calendar) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to schedule payouts`);
+      return {
+        db,
+        channel,
+        clock: systemClock,
+        calendar: ruleSet.calendar,
+        lender: { accountId: config.lenderAccountId, cardId: config.lenderCardId },
+        allowLegacyMode: config.allowLegacyMode,
+        ...(config.crashPoint ? { crashPoint: (point: string) => { if (point === config.crashPoint) process.kill(process.pid, 'SIGKILL'); } } : {}),
+      };
+    },
     async close() {
       if (boss) await (await boss).stop({ graceful: true, timeout: 10_000 }).catch(() => {});
+      if (platform) await (await platform).close().catch(() => {});
       if (database) await (await database).close();
     },
   };

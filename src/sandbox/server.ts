@@ -176,17 +176,24 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
     const cards = b.cards === undefined ? [] : listOf(b, 'cards', MAX_ADMIN_BATCH).map((x, i) => {
       const at = `$.cards[${i}]`;
       const c = obj(x, at);
-      const cardNumber = str(c.cardNumber, `${at}.cardNumber`);
+      // lendpay knows only the last four digits; the bank side makes up the rest.
+      const cardNumber = c.cardNumber === undefined && typeof c.last4 === 'string' && /^\d{4}$/.test(c.last4)
+        ? syntheticCardNumber(str(c.id, `${at}.id`), c.last4)
+        : str(c.cardNumber, `${at}.cardNumber`);
       if (!/^\d{12,19}$/.test(cardNumber)) bad(`${at}.cardNumber`, 'expected 12 to 19 digits');
       return { id: str(c.id, `${at}.id`), customerId: str(c.customerId, `${at}.customerId`), bank: str(c.bank ?? 'ICBC', `${at}.bank`), cardNumber, balance: fen(c.balance ?? 0, `${at}.balance`, true), valid: bool(c.valid ?? true, `${at}.valid`) };
     });
+    // mode "open": accounts that exist keep their state (the platform's money is its own);
+    // the default "replace" resets them, for tests and admin fixes.
+    const keep = b.mode === 'open';
+    if (b.mode !== undefined && b.mode !== 'open' && b.mode !== 'replace') bad('$.mode', 'expected "open" or "replace"');
     uniqueIds(accounts.map((a) => a.id), '$.accounts');
     uniqueIds(cards.map((c) => c.id), '$.cards');
     if (accounts.length > 0) {
       await pool.query(
         `insert into sandbox.accounts (id, customer_id, balance_fen, frozen_outflow, frozen)
          select * from unnest($1::text[], $2::text[], $3::int8[], $4::bool[], $5::bool[])
-         on conflict (id) do update set customer_id = excluded.customer_id, balance_fen = excluded.balance_fen, frozen_outflow = excluded.frozen_outflow, frozen = excluded.frozen`,
+         on conflict (id) do ${keep ? 'nothing' : 'update set customer_id = excluded.customer_id, balance_fen = excluded.balance_fen, frozen_outflow = excluded.frozen_outflow, frozen = excluded.frozen'}`,
         [accounts.map((a) => a.id), accounts.map((a) => a.customerId), accounts.map((a) => a.balance), accounts.map((a) => a.frozenOutflow), accounts.map((a) => a.frozen)],
       );
     }
@@ -194,7 +201,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
       await pool.query(
         `insert into sandbox.cards (id, customer_id, bank, last4, card_number, balance_fen, valid)
          select i, c, b, right(n, 4), n, bal, v from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::bool[]) as u(i, c, b, n, bal, v)
-         on conflict (id) do update set customer_id = excluded.customer_id, bank = excluded.bank, last4 = excluded.last4, card_number = excluded.card_number, balance_fen = excluded.balance_fen, valid = excluded.valid`,
+         on conflict (id) do ${keep ? 'nothing' : 'update set customer_id = excluded.customer_id, bank = excluded.bank, last4 = excluded.last4, card_number = excluded.card_number, balance_fen = excluded.balance_fen, valid = excluded.valid'}`,
         [cards.map((c) => c.id), cards.map((c) => c.customerId), cards.map((c) => c.bank), cards.map((c) => c.cardNumber), cards.map((c) => c.balance), cards.map((c) => c.valid)],
       );
     }
@@ -442,3 +449,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+
+function syntheticCardNumber(id: string, last4: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619) >>> 0;
+  return `6222${String(h).padStart(10, '0').slice(0, 10)}${last4}`;
+}

@@ -1,0 +1,72 @@
+// The chart of accounts and what each kind of money movement posts. Pure: the
+// repository writes these lines in the transaction that changes the order's state.
+import type { Fen } from '../money.ts';
+import { LendpayError } from '../errors.ts';
+
+export const ACCOUNTS = {
+  /** the lender's funding bank card (asset) */
+  fundingCard: 'lender.funding_card',
+  /** the lender's balance account on the payment platform (asset) */
+  platformBalance: 'lender.platform_balance',
+  /** principal owed by borrowers (asset), with loan_id on each line */
+  loansReceivable: 'loans.receivable',
+} as const;
+export type LedgerAccount = (typeof ACCOUNTS)[keyof typeof ACCOUNTS];
+
+/** What an order is for; decides its posting. */
+export const PURPOSES = ['disburse.fund', 'disburse.topup', 'disburse.payout'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+export interface PostingLine {
+  account: LedgerAccount;
+  debit: Fen;
+  credit: Fen;
+  customerId: string | null;
+  loanId: string | null;
+}
+
+export interface Posting {
+  kind: string;
+  memo: string;
+  lines: PostingLine[];
+}
+
+const ZERO = 0 as Fen;
+
+function pair(debit: LedgerAccount, credit: LedgerAccount, amount: Fen, refs: { customerId: string | null; loanId: string | null }, dims: { debit: boolean; credit: boolean }): PostingLine[] {
+  return [
+    { account: debit, debit: amount, credit: ZERO, customerId: dims.debit ? refs.customerId : null, loanId: dims.debit ? refs.loanId : null },
+    { account: credit, debit: ZERO, credit: amount, customerId: dims.credit ? refs.customerId : null, loanId: dims.credit ? refs.loanId : null },
+  ];
+}
+
+/** The posting for an order that succeeded on the platform. */
+export function postingForSuccess(order: { purpose: string; amount: Fen; customerId: string | null; loanId: string | null; idempotencyKey: string }): Posting {
+  const refs = { customerId: order.customerId, loanId: order.loanId };
+  switch (order.purpose as Purpose) {
+    case 'disburse.fund':
+    case 'disburse.topup':
+      return {
+        kind: 'succeeded',
+        memo: `${order.idempotencyKey}: funding card → platform balance`,
+        lines: pair(ACCOUNTS.platformBalance, ACCOUNTS.fundingCard, order.amount, refs, { debit: false, credit: false }),
+      };
+    case 'disburse.payout':
+      return {
+        kind: 'succeeded',
+        memo: `${order.idempotencyKey}: payout to borrower`,
+        lines: pair(ACCOUNTS.loansReceivable, ACCOUNTS.platformBalance, order.amount, refs, { debit: true, credit: false }),
+      };
+    default:
+      throw new LendpayError('INVALID_INPUT', `no posting rule for order purpose "${order.purpose}"`);
+  }
+}
+
+export function assertBalanced(lines: readonly PostingLine[]): void {
+  let d = 0, c = 0;
+  for (const l of lines) {
+    d += l.debit;
+    c += l.credit;
+  }
+  if (d !== c) throw new LendpayError('INVALID_AMOUNT', `posting does not balance: debits ${d} ≠ credits ${c}`);
+}
