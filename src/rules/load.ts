@@ -9,6 +9,9 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { LendpayError } from '../errors.ts';
 import { parseEligibilityRules, type EligibilityRules, type ParseResult } from '../eligibility/rules.ts';
 import { parseCalendarRules, type Calendar } from '../calendar/calendar.ts';
+import { parsePricingRules, type PricingRules } from '../loans/pricing.ts';
+import { parseCollectionRules, type CollectionRules } from '../collection/rules.ts';
+import { parseNotificationTemplates, type NotificationTemplates } from '../notifications/templates.ts';
 
 export interface RuleSet {
   /** sha256 hex of the canonical JSON of every rule file, sorted by file name */
@@ -17,6 +20,12 @@ export interface RuleSet {
   readonly eligibility: EligibilityRules;
   /** holidays and make-up working days; null when the directory has no calendar.json */
   readonly calendar: Calendar | null;
+  /** interest rate and default term; null when the directory has no pricing.json */
+  readonly pricing: PricingRules | null;
+  /** the collection plan and waterfall rules; null when the directory has no collection.json */
+  readonly collection: CollectionRules | null;
+  /** customer message templates; null when the directory has no notifications.json */
+  readonly notifications: NotificationTemplates | null;
   /** the parsed rule files that make up the hash, by file name */
   readonly files: Readonly<Record<string, unknown>>;
 }
@@ -38,6 +47,11 @@ const KINDS = {
   // Not required so that a directory of eligibility rules alone still validates;
   // whatever schedules payouts asks for it and refuses to run without one.
   calendar: { file: 'calendar.json', schema: 'calendar.schema.json', required: false, parse: parseCalendarRules },
+  // Not required for the same reason: whatever lends, collects or notifies refuses
+  // to run without its file.
+  pricing: { file: 'pricing.json', schema: 'pricing.schema.json', required: false, parse: parsePricingRules },
+  collection: { file: 'collection.json', schema: 'collection.schema.json', required: false, parse: parseCollectionRules },
+  notifications: { file: 'notifications.json', schema: 'notifications.schema.json', required: false, parse: parseNotificationTemplates },
 } as const satisfies Record<string, RuleFileKind<unknown>>;
 type KindName = keyof typeof KINDS;
 
@@ -179,6 +193,9 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     dir: abs,
     eligibility: res.values.eligibility as EligibilityRules,
     calendar: (res.values.calendar as Calendar | undefined) ?? null,
+    pricing: (res.values.pricing as PricingRules | undefined) ?? null,
+    collection: (res.values.collection as CollectionRules | undefined) ?? null,
+    notifications: (res.values.notifications as NotificationTemplates | undefined) ?? null,
     files: res.files,
   };
 }

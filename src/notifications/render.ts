@@ -1,0 +1,39 @@
+// Fills a notification template. The time is shown in Asia/Shanghai whatever the
+// server's zone; amounts with thousands separators and two decimals ("2,000.00").
+import { DateTime } from 'luxon';
+import { LendpayError } from '../errors.ts';
+import { ZONE } from '../dates.ts';
+import { formatYuanGrouped, type Fen } from '../money.ts';
+import type { NotificationKind, NotificationTemplates, Placeholder } from './templates.ts';
+
+export interface NotificationParams {
+  /** the account (or card) number or id; {last4} is its last four characters */
+  readonly account: string;
+  /** when the money moved (an instant; shown in Asia/Shanghai) */
+  readonly at: Date;
+  readonly amount: Fen;
+  readonly loanId: string;
+}
+
+export function placeholderValues(params: NotificationParams): Record<Placeholder, string> {
+  if (!Number.isSafeInteger(params.amount) || params.amount < 0) throw new LendpayError('INVALID_AMOUNT', `notification amount: ${params.amount} is not a whole number of fen`);
+  const t = DateTime.fromJSDate(params.at, { zone: ZONE });
+  if (!t.isValid) throw new LendpayError('INVALID_DATE', 'notification time is not a valid instant');
+  return {
+    last4: params.account.slice(-4),
+    year: String(t.year),
+    month: String(t.month),
+    day: String(t.day),
+    hh: t.toFormat('HH'),
+    mm: t.toFormat('mm'),
+    amount: formatYuanGrouped(params.amount),
+    loanId: params.loanId,
+  };
+}
+
+export function renderNotification(templates: NotificationTemplates, kind: NotificationKind, params: NotificationParams): string {
+  const parts = templates.templates[kind];
+  if (parts === undefined) throw new LendpayError('NOT_FOUND', `${templates.file}: no "${kind}" template`);
+  const values = placeholderValues(params);
+  return parts.map((p) => ('text' in p ? p.text : values[p.placeholder])).join('');
+}
