@@ -221,7 +221,7 @@ export async function postJournal(trx: Transaction<Database>, orderId: number | 
 }
 
 /** Attempts whose outcome is not known, submitted before `before`: recovery queries these. */
-export async function openAttempts(db: Q, before: Date, limit = 1000): Promise<(Attempt & { order: Order })[]> {
+export async function openAttempts(db: Q, before: Date, family: 'disbursement' | 'collection', limit = 1000): Promise<(Attempt & { order: Order })[]> {
   const rows = await db
     .selectFrom('order_attempts as a')
     .innerJoin('orders as o', 'o.id', 'a.order_id')
@@ -229,6 +229,7 @@ export async function openAttempts(db: Q, before: Date, limit = 1000): Promise<(
     .select(['o.id as o_id'])
     .where('a.status', 'in', ['submitted', 'unknown'])
     .where('a.submitted_at', '<', before)
+    .where('o.purpose', family === 'disbursement' ? 'like' : 'not like', 'disburse.%')
     .orderBy('a.submitted_at')
     .limit(limit)
     .execute();

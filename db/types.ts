@@ -83,6 +83,7 @@ export interface EligibilityDecisionsTable {
 
 export interface LoansTable {
   id: string;
+  kind: Generated<'loan' | 'recovery'>;
   customer_id: string;
   request_id: string;
   request_hash: string;
@@ -153,7 +154,93 @@ export interface JournalLinesTable {
   credit_fen: Generated<number>;
 }
 
+export interface InstallmentsTable {
+  loan_id: string;
+  no: number;
+  due_date: DateCol;
+  principal_fen: number;
+  interest_fen: number;
+  paid_principal_fen: Generated<number>;
+  paid_interest_fen: Generated<number>;
+}
+
+export interface CollectionItemsTable {
+  business_date: DateCol;
+  loan_id: string;
+  customer_id: string;
+  run_id: number | null;
+  due_fen: number;
+  planned_fen: number;
+  held_fen: number;
+  step: string;
+  plan: ColumnType<unknown, string, string>;
+  facts: ColumnType<unknown, string, string>;
+  rule_set_hash: string;
+  fired: string[];
+  created_at: Timestamp;
+}
+
+export interface HoldsTable {
+  id: Generated<number>;
+  customer_id: string;
+  as_of_date: DateCol;
+  amount_fen: number;
+  status: 'open' | 'cleared';
+  opened_at: Timestamp;
+  cleared_at: Date | null;
+  cleared_by: string | null;
+}
+
+export interface OutflowBlocksTable {
+  customer_id: string;
+  blocked: boolean;
+  updated_at: Timestamp;
+}
+
+export interface SettlementsTable {
+  business_date: DateCol;
+  lines: number;
+  total_fen: number;
+  received_at: Timestamp;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  customer_id: string;
+  kind: string;
+  order_id: number | null;
+  body: string;
+  created_at: Timestamp;
+  sent_at: Date | null;
+}
+
+export interface ApiIdempotencyTable {
+  key: string;
+  method: string;
+  route: string;
+  request_hash: string;
+  status_code: number | null;
+  response: ColumnType<unknown, string | null, string | null> | null;
+  created_at: Timestamp;
+  completed_at: Date | null;
+}
+
+export interface CronTicksTable {
+  job: string;
+  slot: string;
+  claimed_at: Timestamp;
+  claimed_by: string;
+}
+
 export interface Database {
+  api_idempotency: ApiIdempotencyTable;
+  cron_ticks: CronTicksTable;
+  installments: InstallmentsTable;
+  collection_items: CollectionItemsTable;
+  holds: HoldsTable;
+  outflow_blocks: OutflowBlocksTable;
+  settlements: SettlementsTable;
+  notifications: NotificationsTable;
   loans: LoansTable;
   orders: OrdersTable;
   order_attempts: OrderAttemptsTable;

@@ -5,6 +5,7 @@ import { PgBoss } from 'pg-boss';
 
 export const QUEUES = {
   nightlyChunk: 'nightly-eligibility-chunk',
+  postSettlementChunk: 'post-settlement-chunk',
 } as const;
 
 export interface BossOptions {

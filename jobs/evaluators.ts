@@ -5,6 +5,8 @@ import { getRuleSetContent } from '../db/rulesets.repository.ts';
 import { parseEligibilityRules, type EligibilityRules } from '../src/eligibility/rules.ts';
 import { compileEligibility, type EligibilityEvaluator } from '../src/eligibility/evaluate.ts';
 import { LendpayError } from '../src/errors.ts';
+import { parseCollectionRules, type CollectionRules } from '../src/collection/rules.ts';
+import { parseNotificationTemplates, type NotificationTemplates } from '../src/notifications/templates.ts';
 
 export const ELIGIBILITY_FILE = 'eligibility.json';
 
@@ -28,4 +30,14 @@ export function makeEvaluatorCache(db: Db): (hash: string) => Promise<Eligibilit
     }
     return hit;
   };
+}
+
+/** The collection rules and notification templates of a pinned rule set. */
+export async function storedCollectionRules(db: Db, hash: string): Promise<{ collection: CollectionRules; notifications: NotificationTemplates }> {
+  const content = (await getRuleSetContent(db, hash)) as Record<string, unknown> | null;
+  if (!content) throw new LendpayError('NOT_FOUND', `rule set ${hash.slice(0, 12)} is not stored`);
+  const c = parseCollectionRules(content['collection.json'], `rule set ${hash.slice(0, 12)}/collection.json`);
+  const n = parseNotificationTemplates(content['notifications.json'], `rule set ${hash.slice(0, 12)}/notifications.json`);
+  if (!c.value || !n.value) throw new LendpayError('RULES_INVALID', `rule set ${hash.slice(0, 12)} has no valid collection rules or notification templates`, { details: [...c.errors, ...n.errors] });
+  return { collection: c.value, notifications: n.value };
 }

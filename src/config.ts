@@ -23,6 +23,15 @@ export interface Config {
    * (SIGKILL) at this named point, e.g. "after-send:disburse.payout". Never set in production.
    */
   readonly crashPoint: string | null;
+  /** the worker's HTTP server (API, dashboard, /metrics) */
+  readonly apiHost: string;
+  readonly apiPort: number;
+  /** bearer token the loan business system sends on writes; null: every write is refused (401) */
+  readonly apiToken: string | null;
+  /** the cron schedule of `lendpay worker` (ops data, not risk rules) */
+  readonly scheduleFile: string;
+  /** an order submitted/unknown longer than this is "stuck" on the dashboard and in /metrics */
+  readonly stuckAfterMinutes: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -45,6 +54,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     lenderCardId: env['LENDPAY_LENDER_CARD'] || 'LENDER-CARD',
     allowLegacyMode: boolVar(env, 'LENDPAY_ALLOW_LEGACY_MODE'),
     crashPoint: env['LENDPAY_CRASH_POINT'] || null,
+    apiHost: env['LENDPAY_API_HOST'] || '127.0.0.1',
+    apiPort: intVar(env, 'LENDPAY_API_PORT', 8080, 0, 65_535),
+    apiToken: tokenVar(env, 'LENDPAY_API_TOKEN'),
+    scheduleFile: path.resolve(cwd, env['LENDPAY_SCHEDULE_FILE'] || 'jobs/schedule.json'),
+    stuckAfterMinutes: intVar(env, 'LENDPAY_STUCK_AFTER_MINUTES', 10, 1, 10_000),
   });
 }
 
@@ -53,6 +67,14 @@ function urlVar(env: NodeJS.ProcessEnv, name: string): string | null {
   if (!raw) return null;
   if (!/^https?:\/\/[^/]+/.test(raw)) throw new LendpayError('INVALID_CONFIG', `${name}: expected http(s)://host:port, got "${raw}"`);
   return raw.replace(/\/+$/, '');
+}
+
+function tokenVar(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  // Never echo the value: it is a secret.
+  if (raw.length < 16) throw new LendpayError('INVALID_CONFIG', `${name}: expected at least 16 characters`);
+  return raw;
 }
 
 function boolVar(env: NodeJS.ProcessEnv, name: string): boolean {

@@ -3,8 +3,14 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.ts';
 import * as m0003 from './0003_loans_orders_ledger.ts';
+import * as m0006 from './0006_api.ts';
+import * as m0004 from './0004_collection.ts';
+import * as m0005 from './0005_rule_versions.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0003_loans_orders_ledger': m0003,
+  '0006_api': m0006,
+  '0004_collection': m0004,
+  '0005_rule_versions': m0005,
 };

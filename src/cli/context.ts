@@ -71,11 +71,13 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
     async disburseDeps() {
       const [{ db }, { channel }, ruleSet] = await Promise.all([ctx.database(), ctx.platform(), ctx.rules()]);
       if (!ruleSet.calendar) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to schedule payouts`);
+      if (!ruleSet.pricing) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/pricing.json is required to price loans`);
       return {
         db,
         channel,
         clock: systemClock,
         calendar: ruleSet.calendar,
+        pricing: ruleSet.pricing,
         lender: { accountId: config.lenderAccountId, cardId: config.lenderCardId },
         allowLegacyMode: config.allowLegacyMode,
         ...(config.crashPoint ? { crashPoint: (point: string) => { if (point === config.crashPoint) process.kill(process.pid, 'SIGKILL'); } } : {}),

@@ -10,6 +10,10 @@ import type { Loan } from '../../db/loans.repository.ts';
 import type { LedgerCheck } from '../ledger/reconcile.ts';
 import { formatNightlySummary } from './format.ts';
 import { runNightlyCommand } from './nightly.ts';
+import { registerRulesCommands } from './commands/rules.ts';
+import { registerDecisionsCommand } from './commands/decisions.ts';
+import { registerWorkerCommands } from './commands/worker.ts';
+import { registerCollectionCommands } from './commands/collection.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 
 const ctx: Context = createContext();
@@ -89,36 +93,7 @@ program
     out(`wrote ${n} customers to ${o.out}`);
   });
 
-const rules = program.command('rules').description('the risk team\'s rule files');
-rules
-  .command('validate [dir]')
-  .description('check rule files: schema and meaning; prints file, JSON path and reason')
-  .action(async (dir?: string) => {
-    const { validateRules } = await import('../rules/load.ts');
-    const target = dir ? path.resolve(dir) : ctx.config.rulesDir;
-    const res = await validateRules(target);
-    for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
-    if (res.errors.length > 0) {
-      for (const e of res.errors) process.stderr.write(`error: ${e}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    out(`rules in ${path.relative(process.cwd(), target) || '.'} are valid (hash ${res.hash?.slice(0, 12)})`);
-  });
-rules
-  .command('test [dir]')
-  .description('run the rule test cases in rules/tests/')
-  .action(async (dir?: string) => {
-    const { loadRuleSet } = await import('../rules/load.ts');
-    const { runRuleTests } = await import('../rules/tests.ts');
-    const ruleSet = await loadRuleSet(dir ? path.resolve(dir) : ctx.config.rulesDir);
-    const res = await runRuleTests(ruleSet);
-    for (const f of res.failures) {
-      process.stderr.write(`FAIL ${f.file}: ${f.name}\n  expected ${JSON.stringify(f.expected)}\n  actual   ${JSON.stringify(f.actual)}\n`);
-    }
-    out(`${res.passed} passed, ${res.failures.length} failed`);
-    if (res.failures.length > 0) process.exitCode = 1;
-  });
+registerRulesCommands(program, ctx);
 
 const batch = program.command('batch').description('batch runs');
 batch
@@ -139,24 +114,8 @@ batch
     out(formatNightlySummary(res.run.summary as NightlySummary));
   });
 
-program
-  .command('decisions')
-  .description('print the decisions of a business date')
-  .addOption(dateOption().makeOptionMandatory())
-  .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'table']).default('jsonl'))
-  .action(async (o: { date: string; format: 'jsonl' | 'table' }) => {
-    const { streamDecisions } = await import('../../db/eligibility.repository.ts');
-    const { db } = await ctx.database();
-    let n = 0;
-    for await (const d of streamDecisions(db, o.date)) {
-      n++;
-      const line = o.format === 'jsonl'
-        ? JSON.stringify({ customerId: d.customerId, eligible: d.eligible, door: d.door, limit: formatYuan(d.limit), reasons: d.reasons, ruleSetHash: d.ruleSetHash })
-        : `${d.customerId.padEnd(12)} ${d.eligible ? 'eligible  ' : 'ineligible'} ${(d.door ?? '-').padEnd(9)} ${formatYuan(d.limit).padStart(14)}  ${d.reasons.join(',')}`;
-      if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
-    }
-    if (n === 0) process.stderr.write(`no decisions for ${o.date} (run: lendpay batch nightly --date ${o.date})\n`);
-  });
+registerDecisionsCommand(program, ctx);
+registerWorkerCommands(program, ctx);
 
 program
   .command('explain <customer>')
@@ -220,7 +179,11 @@ program
   .action(async (o: { olderThan: number }) => {
     const { recoverOpenAttempts } = await import('../disbursement/disburse.ts');
     const r = await recoverOpenAttempts(await ctx.disburseDeps(), { olderThanMs: o.olderThan * 1000 });
-    out(`checked ${r.checked} attempts: ${r.resolved} resolved, ${r.resent} resent under the same request id, ${r.stillUnknown} still unknown; ${r.loansDriven} loans moved on`);
+    out(`disbursement: checked ${r.checked} attempts: ${r.resolved} resolved, ${r.resent} resent under the same request id, ${r.stillUnknown} still unknown; ${r.loansDriven} loans moved on`);
+    const { recoverCollectionAttempts } = await import('../collection/recovery.ts');
+    const { collectionDeps } = await import('./commands/collection.ts');
+    const c = await recoverCollectionAttempts(await collectionDeps(ctx), { olderThanMs: o.olderThan * 1000 });
+    out(`collection: checked ${c.checked} attempts: ${c.resolved} resolved, ${c.resent} resent under the same request id, ${c.stillUnknown} still unknown`);
   });
 
 const ledger = program.command('ledger').description('the double-entry journal');
@@ -299,6 +262,9 @@ function formatTrialBalance(c: LedgerCheck): string {
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
 }
+
+// after the built-in groups (batch, sandbox) exist: it adds subcommands to them
+registerCollectionCommands(program, ctx);
 
 async function main(): Promise<number> {
   try {

@@ -3,7 +3,8 @@
 import type { Context } from './context.ts';
 import type { BusinessDate } from '../dates.ts';
 import { loadRuleSet } from '../rules/load.ts';
-import { saveRuleSet } from '../../db/rulesets.repository.ts';
+import type { Db } from '../../db/connection.ts';
+import { activateRuleSet, activeVersion, type RuleVersion } from '../../db/rule-versions.repository.ts';
 import { getBatchRun, runProgress, type BatchRun } from '../../db/batch.repository.ts';
 import { startNightlyRun, workNightly } from '../../jobs/nightly.ts';
 import { makeEvaluatorCache } from '../../jobs/evaluators.ts';
@@ -18,11 +19,12 @@ export interface NightlyResult {
 
 export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean }): Promise<NightlyResult> {
   const started = performance.now();
-  const ruleSet = await loadRuleSet(ctx.config.rulesDir);
   const { db } = await ctx.database();
-  await saveRuleSet(db, ruleSet.hash, 'rules', ruleSet.files);
+  const { version } = await activeRuleSetForBatch(db, ctx.config.rulesDir, (line) => process.stderr.write(`${line}\n`));
   const boss = await ctx.boss();
-  const { run, created } = await startNightlyRun(db, boss, date, ruleSet.hash, ctx.config.chunkSize);
+  // The run row pins the active version's hash at claim time; every chunk evaluates
+  // with that stored rule set, so an activation during the run lands on the next one.
+  const { run, created } = await startNightlyRun(db, boss, date, version.hash, ctx.config.chunkSize);
   if (run.status !== 'running') return { run, created, seconds: (performance.now() - started) / 1000 };
   if (opts.work) await workNightly(boss, { db, evaluatorFor: makeEvaluatorCache(db) }, ctx.config.workerConcurrency);
 
@@ -36,6 +38,21 @@ export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: 
       if (now.status === 'failed') throw new LendpayError('BATCH_FAILED', `nightly run ${run.id} failed`);
       return { run: now, created, seconds: (performance.now() - started) / 1000 };
     }
-    await new Promise((r) => setTimeout(r, 250));
+    // Two small indexed queries a tick; 100 ms keeps the command's own lag under a chunk's time.
+    await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The rule version a batch starting now runs on: the active one. Before anything was
+ * ever activated, the working copy in `rulesDir` is validated and activated as version 1
+ * by 'system' ("first run"), so a new installation and the demo work without a step.
+ */
+export async function activeRuleSetForBatch(db: Db, rulesDir: string, log: (line: string) => void = () => {}): Promise<{ version: RuleVersion; autoActivated: boolean }> {
+  const active = await activeVersion(db);
+  if (active) return { version: active, autoActivated: false };
+  const ruleSet = await loadRuleSet(rulesDir);
+  const res = await activateRuleSet(db, { hash: ruleSet.hash, files: ruleSet.files, by: 'system', note: 'first run', onlyIfNone: true });
+  if (res.created) log(`no rule version was active: activated the rules in ${rulesDir} as version ${res.version.version} (${res.version.hash.slice(0, 12)}) by system, "first run"`);
+  return { version: res.version, autoActivated: res.created };
 }

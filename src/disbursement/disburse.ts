@@ -18,6 +18,9 @@ import { LendpayError } from '../errors.ts';
 import type { Fen } from '../money.ts';
 import { postingForSuccess } from '../ledger/postings.ts';
 import { applicationHash, checkApplication, type Refusal } from './application.ts';
+import { generateSchedule, type Installment } from '../loans/schedule.ts';
+import type { PricingRules } from '../loans/pricing.ts';
+import { insertInstallments } from '../../db/collection.repository.ts';
 
 export interface DisburseDeps {
   db: Db;
@@ -26,6 +29,8 @@ export interface DisburseDeps {
   calendar: Calendar;
   lender: { accountId: string; cardId: string };
   allowLegacyMode: boolean;
+  /** pricing: the default schedule's daily rate and term */
+  pricing: PricingRules;
   /** fault injection: called at named points between the channel call and its record */
   crashPoint?: (point: string) => void;
 }
@@ -37,6 +42,10 @@ export interface ApplyInput {
   requestId: string;
   destinationId?: string | null;
   mode?: 'compliant' | 'legacy';
+  /** daily installments; default from pricing */
+  termDays?: number;
+  /** the loan business system's own schedule, instead of the generated one */
+  schedule?: readonly Installment[];
 }
 
 export type ApplyOutcome = { ok: true; loan: Loan; replay: boolean } | Refusal;
@@ -72,6 +81,13 @@ export async function applyForLoan(deps: DisburseDeps, input: ApplyInput): Promi
         customerId: input.customerId, requestId: input.requestId, requestHash: hash, principal: input.amount, rail: input.rail,
         destinationId, mode, decisionDate: facts.decision!.businessDate, ruleSetHash: facts.decision!.ruleSetHash, limit: facts.decision!.limit,
       });
+      const schedule = input.schedule ?? generateSchedule({
+        principal: loan.principal, startDate: businessDateAt(deps.clock.now()), termDays: input.termDays ?? deps.pricing.defaultTermDays, dailyRatePpm: deps.pricing.dailyRatePpm,
+      });
+      if (schedule.reduce((s, i) => s + i.principal, 0) !== loan.principal) {
+        throw new LendpayError('INVALID_INPUT', `schedule: principals sum to ${schedule.reduce((s, i) => s + i.principal, 0)} fen, not the loan's ${loan.principal}`);
+      }
+      await insertInstallments(trx, loan.id, schedule);
       await createOrder(trx, {
         idempotencyKey: `disburse:${loan.id}:fund`,
         kind: mode === 'legacy' ? 'topup' : 'collection',
@@ -241,7 +257,7 @@ export interface RecoveryReport {
  */
 export async function recoverOpenAttempts(deps: DisburseDeps, opts: { olderThanMs: number }): Promise<RecoveryReport> {
   const before = new Date(deps.clock.now().getTime() - opts.olderThanMs);
-  const open = await openAttempts(deps.db, before);
+  const open = await openAttempts(deps.db, before, 'disbursement');
   const report: RecoveryReport = { checked: open.length, resolved: 0, resent: 0, stillUnknown: 0, loansDriven: 0 };
   const loans = new Set<string>();
   for (let i = 0; i < open.length; i += 100) {

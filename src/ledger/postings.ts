@@ -10,6 +10,12 @@ export const ACCOUNTS = {
   platformBalance: 'lender.platform_balance',
   /** principal owed by borrowers (asset), with loan_id on each line */
   loansReceivable: 'loans.receivable',
+  /** interest collected (income, cash basis) */
+  interestIncome: 'interest.income',
+  /** what a payout the platform made twice owes back (asset), with loan_id of the recovery */
+  recoveryReceivable: 'recovery.receivable',
+  /** money collected beyond what was owed, owed back to the borrower (liability) */
+  borrowerOverpayment: 'borrower.overpayment',
 } as const;
 export type LedgerAccount = (typeof ACCOUNTS)[keyof typeof ACCOUNTS];
 

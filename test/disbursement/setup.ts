@@ -32,16 +32,16 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** Customers: G1..G9 eligible (limit 300,000.00 each), X1 ineligible (external, no whitelist). */
-export async function world(label: string, opts: { clock?: Clock; timeoutMs?: number } = {}): Promise<World> {
+/** Customers: G1..G9 (or opts.customers) eligible, accounts A (primary), B, C and card K1; (limit 300,000.00 each), X1 ineligible (external, no whitelist). */
+export async function world(label: string, opts: { clock?: Clock; timeoutMs?: number; customers?: number } = {}): Promise<World> {
   const clock = opts.clock ?? systemClock;
   const today = businessDateAt(clock.now());
   const t = await freshDatabase(label);
   const lines = [];
-  for (let i = 1; i <= 9; i++) {
+  for (let i = 1; i <= (opts.customers ?? 9); i++) {
     lines.push({
       id: `G${i}`, name: 'n', segment: 'open_platform', realNameVerified: true, whitelist: null,
-      accounts: [{ id: `G${i}-A`, primary: true, balance: '10.00' }, { id: `G${i}-B`, primary: false, balance: '0.00' }],
+      accounts: [{ id: `G${i}-A`, primary: true, balance: '10.00' }, { id: `G${i}-B`, primary: false, balance: '0.00' }, { id: `G${i}-C`, primary: false, balance: '0.00' }],
       bankCards: [{ id: `G${i}-K1`, bank: 'CMB', last4: '9651', balance: '0.00' }],
       monthlyFlow: flows(today, 6, '100000.00'),
     });
@@ -61,7 +61,7 @@ export async function world(label: string, opts: { clock?: Clock; timeoutMs?: nu
   await openLenderAccounts(server.url, LENDER);
   await openImportedOnSandbox(t.db, server.url);
   const channel = createHttpChannel({ baseUrl: server.url, timeoutMs: opts.timeoutMs ?? 1500 });
-  const deps: DisburseDeps = { db: t.db, channel, clock, calendar: ruleSet.calendar!, lender: LENDER, allowLegacyMode: false };
+  const deps: DisburseDeps = { db: t.db, channel, clock, calendar: ruleSet.calendar!, pricing: ruleSet.pricing!, lender: LENDER, allowLegacyMode: false };
   return {
     t, server, deps,
     admin: (route, body) => adminPost(server.url, route, body),

@@ -1,0 +1,66 @@
+// A customer as the loan business system sees it (no name: the business system has
+// it, and nothing here should spread it), and whether an outflow is allowed now.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../server.ts';
+import { getCustomerRecord } from '../../../db/customers.repository.ts';
+import { getDecision } from '../../../db/eligibility.repository.ts';
+import { latestDecision, loansOfCustomer, openHoldsOf } from '../../../db/api.repository.ts';
+import { formatYuan } from '../../money.ts';
+import { notFound } from '../problem.ts';
+import { decisionView } from '../views.ts';
+import { ID } from '../schemas.ts';
+import { customerExists } from './eligibility.ts';
+
+const PARAMS = { type: 'object', required: ['id'], properties: { id: ID } } as const;
+
+export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Params: { id: string } }>('/customers/:id', {
+    schema: { summary: 'A customer: accounts, cards (last 4 only), latest decision, loans, open holds', tags: ['customers'], params: PARAMS },
+  }, async (req) => {
+    const c = await getCustomerRecord(deps.db, req.params.id);
+    if (!c) throw notFound(`no customer ${req.params.id}`);
+    const latest = await latestDecision(deps.db, c.id);
+    const d = latest ? await getDecision(deps.db, c.id, latest.businessDate) : null;
+    const loans = await loansOfCustomer(deps.db, c.id);
+    const holds = await openHoldsOf(deps.db, c.id);
+    return {
+      id: c.id, segment: c.segment, realNameVerified: c.realNameVerified,
+      whitelist: c.whitelist ? { limit: formatYuan(c.whitelist.limit), expiresOn: c.whitelist.expiresOn } : null,
+      accounts: c.accounts.map((a) => ({ id: a.id, primary: a.primary })),
+      bankCards: c.bankCards.map((k) => ({ id: k.id, bank: k.bank, last4: k.last4 })),
+      decision: d ? decisionView(d) : null,
+      loans: loans.map((l) => ({ id: l.id, principal: formatYuan(l.principal), status: l.status, createdAt: l.createdAt.toISOString() })),
+      holds: holds.map((h) => ({ id: h.id, amount: formatYuan(h.amount), asOfDate: h.asOfDate, openedAt: h.openedAt.toISOString() })),
+    };
+  });
+
+  // The marketplace asks before every withdrawal. Blocked while the customer has an
+  // open hold (挂账, collection); the platform-side block is the hold monitor's job.
+  app.get<{ Params: { id: string } }>('/customers/:id/outflow', {
+    schema: {
+      summary: 'May the customer make an outflow (withdrawal) now?',
+      tags: ['customers'],
+      params: PARAMS,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            customerId: { type: 'string' },
+            allowed: { type: 'boolean' },
+            reason: { type: ['string', 'null'], description: 'null when allowed; OPEN_HOLD when a hold blocks outflows' },
+            holds: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, amount: { type: 'string' }, asOfDate: { type: 'string' }, openedAt: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+  }, async (req) => {
+    if (!(await customerExists(deps, req.params.id))) throw notFound(`no customer ${req.params.id}`);
+    const holds = await openHoldsOf(deps.db, req.params.id);
+    return {
+      customerId: req.params.id,
+      allowed: holds.length === 0,
+      reason: holds.length === 0 ? null : 'OPEN_HOLD',
+      holds: holds.map((h) => ({ id: h.id, amount: formatYuan(h.amount), asOfDate: h.asOfDate, openedAt: h.openedAt.toISOString() })),
+    };
+  });
+}

@@ -1,0 +1,64 @@
+// /metrics in Prometheus text format. Gauges are read from the database at each
+// scrape (one grouped query each), so every worker reports the same shared truth
+// and nothing is lost when a worker restarts.
+import type { FastifyInstance } from 'fastify';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ApiDeps } from '../server.ts';
+import {
+  attemptsByOutcome, batchRunCounts, countStuckOrders, openHoldTotals, ordersByKindAndState, recentBatchRuns,
+} from '../../../db/api.repository.ts';
+
+export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'lendpay_process_' });
+  const g = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
+  const orders = g('lendpay_orders', 'orders by kind and state', ['kind', 'state']);
+  const orderAmount = g('lendpay_orders_amount_fen', 'order amounts (fen) by kind and state', ['kind', 'state']);
+  const attempts = g('lendpay_order_attempts', 'attempts by outcome and error code', ['outcome', 'error_code']);
+  const stuck = g('lendpay_orders_stuck', 'orders submitted/unknown for longer than LENDPAY_STUCK_AFTER_MINUTES');
+  const runs = g('lendpay_batch_runs', 'batch runs by kind and status', ['kind', 'status']);
+  const chunks = g('lendpay_batch_chunks', 'chunks of recent batch runs', ['kind', 'business_date', 'run_id', 'state']);
+  const progress = g('lendpay_batch_progress_ratio', 'done chunks / all chunks of recent batch runs', ['kind', 'business_date', 'run_id']);
+  const duration = g('lendpay_batch_duration_seconds', 'duration of recent batch runs (running ones: so far)', ['kind', 'business_date', 'run_id']);
+  const holds = g('lendpay_holds_open', 'open holds (挂账)');
+  const blocked = g('lendpay_borrowers_blocked', 'borrowers whose outflows are blocked by an open hold');
+  const heldAmount = g('lendpay_holds_open_amount_fen', 'amount on open holds (fen)');
+  const queue = g('lendpay_operator_queue_size', 'orders waiting for an operator (escalation)');
+
+  async function refresh(): Promise<void> {
+    const now = deps.clock.now();
+    const [o, a, s, rc, recent, h, q] = await Promise.all([
+      ordersByKindAndState(deps.db),
+      attemptsByOutcome(deps.db),
+      countStuckOrders(deps.db, new Date(now.getTime() - deps.stuckAfterMinutes * 60_000)),
+      batchRunCounts(deps.db),
+      recentBatchRuns(deps.db, 20),
+      openHoldTotals(deps.db),
+      deps.extensions?.operatorQueueSize?.(deps.db) ?? Promise.resolve(0),
+    ]);
+    for (const m of [orders, orderAmount, attempts, runs, chunks, progress, duration]) m.reset();
+    for (const r of o) {
+      orders.set({ kind: r.kind, state: r.status }, r.count);
+      orderAmount.set({ kind: r.kind, state: r.status }, r.amount);
+    }
+    for (const r of a) attempts.set({ outcome: r.status, error_code: r.errorCode }, r.count);
+    stuck.set(s);
+    for (const r of rc) runs.set({ kind: r.kind, status: r.status }, r.count);
+    for (const r of recent) {
+      const l = { kind: r.kind, business_date: r.businessDate, run_id: String(r.id) };
+      chunks.set({ ...l, state: 'done' }, r.doneChunks);
+      chunks.set({ ...l, state: 'pending' }, r.totalChunks - r.doneChunks);
+      progress.set(l, r.totalChunks === 0 ? (r.status === 'running' ? 0 : 1) : r.doneChunks / r.totalChunks);
+      duration.set(l, ((r.finishedAt ?? now).getTime() - r.startedAt.getTime()) / 1000);
+    }
+    holds.set(h.holds);
+    blocked.set(h.customers);
+    heldAmount.set(h.amount);
+    queue.set(q);
+  }
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    await refresh();
+    return reply.header('content-type', registry.contentType).send(await registry.metrics());
+  });
+}

@@ -1,0 +1,61 @@
+// GET /orders/{id}: an order and its timeline (creation, each attempt with its request
+// id and status queries, journal entries), by numeric id or by idempotency key.
+// Escalation steps and operator actions join the timeline with issue 5.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../server.ts';
+import { attemptsOf, getOrder, getOrderByKey, type Order } from '../../../db/orders.repository.ts';
+import { attemptQueries, journalOfOrder } from '../../../db/api.repository.ts';
+import { formatYuan } from '../../money.ts';
+import { notFound } from '../problem.ts';
+import { attemptView, orderView } from '../views.ts';
+import { ID } from '../schemas.ts';
+
+export interface TimelineEvent {
+  at: string;
+  kind: 'created' | 'attempt.submitted' | 'attempt.resolved' | 'journal' | 'state';
+  text: string;
+}
+
+export async function orderTimeline(deps: ApiDeps, order: Order) {
+  const [attempts, queries, journal] = await Promise.all([attemptsOf(deps.db, order.id), attemptQueries(deps.db, order.id), journalOfOrder(deps.db, order.id)]);
+  const events: TimelineEvent[] = [{ at: order.createdAt.toISOString(), kind: 'created', text: `${order.kind} order ${order.idempotencyKey} created for ${formatYuan(order.amount)}: ${order.sourceRef} → ${order.destinationRef}` }];
+  for (const a of attempts) {
+    events.push({ at: a.submittedAt.toISOString(), kind: 'attempt.submitted', text: `attempt ${a.attemptNo} submitted as request ${a.requestId}` });
+    const q = queries.get(a.attemptNo);
+    if (a.resolvedAt) {
+      events.push({
+        at: a.resolvedAt.toISOString(), kind: 'attempt.resolved',
+        text: `attempt ${a.attemptNo} ${a.status}${a.errorCode ? ` (${a.errorCode})` : ''}${a.platformRef ? `, platform ref ${a.platformRef}` : ''}${q && q.queries > 0 ? `, after ${q.queries} status queries` : ''}`,
+      });
+    }
+  }
+  for (const e of journal) {
+    events.push({
+      at: e.postedAt.toISOString(), kind: 'journal',
+      text: `journal ${e.kind}: ${e.lines.map((l) => `${l.debit > 0 ? `Dr ${l.account} ${formatYuan(l.debit)}` : `Cr ${l.account} ${formatYuan(l.credit)}`}`).join(', ')}`,
+    });
+  }
+  events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  events.push({ at: order.updatedAt.toISOString(), kind: 'state', text: `now ${order.status}${order.errorCode ? ` (${order.errorCode})` : ''}` });
+  return {
+    order: orderView(order),
+    attempts: attempts.map((a) => attemptView(a, queries.get(a.attemptNo))),
+    journal: journal.map((e) => ({ id: e.id, kind: e.kind, memo: e.memo, postedAt: e.postedAt.toISOString(), lines: e.lines.map((l) => ({ account: l.account, debit: formatYuan(l.debit), credit: formatYuan(l.credit) })) })),
+    timeline: events,
+  };
+}
+
+export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Params: { id: string } }>('/orders/:id', {
+    schema: {
+      summary: 'An order with its timeline: attempts, status queries, journal entries',
+      tags: ['orders'],
+      params: { type: 'object', required: ['id'], properties: { id: { ...ID, description: 'the order id, or its idempotency key (e.g. disburse:L1001:payout)' } } },
+    },
+  }, async (req) => {
+    const ref = req.params.id;
+    const order = /^[0-9]{1,15}$/.test(ref) ? await getOrder(deps.db, Number(ref)) : await getOrderByKey(deps.db, ref);
+    if (!order) throw notFound(`no order ${ref}`);
+    return orderTimeline(deps, order);
+  });
+}

@@ -1,0 +1,173 @@
+// The HTTP server of `lendpay worker`: the API the loan business system calls, the
+// operators' dashboard, /metrics, /healthz and /openapi.json (generated from the
+// route schemas). Cross-cutting rules live here as hooks keyed by route config:
+// `auth` (bearer token, constant-time compare) and `idempotent` (Idempotency-Key:
+// a replay returns the first response; the same key with another request is 409).
+// Route modules are listed in routes/index.ts: a new endpoint is a file and a line.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { Db } from '../../db/connection.ts';
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from '../../db/api.repository.ts';
+import type { Clock } from '../dates.ts';
+import type { DisburseDeps } from '../disbursement/disburse.ts';
+import { LendpayError } from '../errors.ts';
+import { canonicalJson } from '../rules/load.ts';
+import { ROUTES, type RouteModule } from './routes/index.ts';
+import { ApiProblem } from './problem.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** requires `Authorization: Bearer <LENDPAY_API_TOKEN>` */
+    auth?: boolean;
+    /** requires an `Idempotency-Key` header; the first response is stored and replayed */
+    idempotent?: boolean;
+  }
+  interface FastifyRequest {
+    idempotencyKey?: string;
+  }
+}
+
+/** What later issues plug in without touching this file's callers. */
+export interface ApiExtensions {
+  routes?: RouteModule[];
+  /** size of the operator queue (escalation, issue 5); 0 until then */
+  operatorQueueSize?(db: Db): Promise<number>;
+}
+
+export interface ApiDeps {
+  db: Db;
+  log: Logger;
+  clock: Clock;
+  host: string;
+  port: number;
+  apiToken: string | null;
+  stuckAfterMinutes: number;
+  disburseDeps(): Promise<DisburseDeps>;
+  extensions?: ApiExtensions;
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
+    // Amounts are yuan strings and ids are strings: nothing is coerced, nothing silently dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    bodyLimit: 256 * 1024,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'lendpay', version: '1', description: 'Eligibility, disbursement and the state of loans, orders and customers, for the loan business system. Amounts are yuan strings with two decimals.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.routeOptions.config.auth) return;
+    if (!tokenMatches(deps.apiToken, request.headers.authorization)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: 'UNAUTHORIZED',
+        message: deps.apiToken === null ? 'this server has no API token configured (LENDPAY_API_TOKEN); writes are refused' : 'missing or wrong bearer token',
+      });
+    }
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (!request.routeOptions.config.idempotent) return;
+    const key = request.headers['idempotency-key'];
+    if (typeof key !== 'string') throw new ApiProblem(400, 'INVALID_INPUT', 'headers.idempotency-key is required', [{ path: 'headers.idempotency-key', message: 'is required' }]);
+    const route = request.routeOptions.url ?? request.url;
+    const hash = createHash('sha256').update(`${request.method} ${route} ${canonicalJson(request.params ?? {})} ${canonicalJson(request.body ?? null)}`).digest('hex');
+    for (let i = 0; ; i++) {
+      const claim = await claimIdempotencyKey(deps.db, key, request.method, route, hash);
+      if (claim.kind === 'claimed') {
+        request.idempotencyKey = key;
+        return;
+      }
+      if (claim.kind === 'replay') {
+        return reply.code(claim.statusCode).header('idempotent-replayed', 'true').send(claim.response);
+      }
+      if (claim.kind === 'mismatch') {
+        return reply.code(409).send({ error: 'IDEMPOTENCY_KEY_REUSED', message: `Idempotency-Key ${key} was used for a different request (${claim.route})` });
+      }
+      // The first request with this key is still running: wait for its answer a little.
+      if (i >= 100) return reply.code(409).send({ error: 'IDEMPOTENCY_IN_PROGRESS', message: `a request with Idempotency-Key ${key} is still being processed; retry later` });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const key = request.idempotencyKey;
+    if (!key) return payload;
+    request.idempotencyKey = undefined as never;
+    // Bad input and server errors did nothing: the client may fix and retry with the same key.
+    if (reply.statusCode >= 500 || reply.statusCode === 400) await releaseIdempotencyKey(deps.db, key);
+    else await completeIdempotencyKey(deps.db, key, reply.statusCode, typeof payload === 'string' ? JSON.parse(payload) : null);
+    return payload;
+  });
+
+  app.setErrorHandler(async (err: FastifyError | LendpayError | ApiProblem, request: FastifyRequest, reply: FastifyReply) => {
+    if ('validation' in err && err.validation) {
+      const errors = err.validation.map((v) => ({ path: fieldPath(err.validationContext ?? 'body', v.instancePath, v.params as Record<string, unknown>), message: v.message ?? 'is invalid' }));
+      return reply.code(400).send({ error: 'INVALID_INPUT', message: errors.map((e) => `${e.path} ${e.message}`).join('; '), errors });
+    }
+    if (err instanceof ApiProblem) return reply.code(err.status).send({ error: err.code, message: err.message, ...(err.errors ? { errors: err.errors } : {}) });
+    if (err instanceof LendpayError) {
+      const status = err.code === 'NOT_FOUND' ? 404 : err.code.startsWith('INVALID_') ? 400 : err.code === 'CONFLICT' || err.code === 'REQUEST_ID_REUSED' ? 409 : 500;
+      if (status === 500) request.log.error({ err }, 'request failed');
+      return reply.code(status).send({ error: err.code, message: status === 500 ? 'internal error' : err.message });
+    }
+    const status = (err as FastifyError).statusCode;
+    if (status && status >= 400 && status < 500) return reply.code(status).send({ error: (err as FastifyError).code ?? 'BAD_REQUEST', message: err.message });
+    request.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'INTERNAL', message: 'internal error' });
+  });
+
+  for (const mod of [...ROUTES, ...(deps.extensions?.routes ?? [])]) await mod(app, deps);
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await deps.db.selectFrom('batch_runs').select('id').limit(1).execute();
+      return { ok: true };
+    } catch {
+      return reply.code(503).send({ ok: false, error: 'DATABASE_UNAVAILABLE' });
+    }
+  });
+  return app;
+}
+
+export async function startApi(deps: ApiDeps): Promise<ApiServer> {
+  const app = await buildApi(deps);
+  await app.listen({ host: deps.host, port: deps.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : deps.port;
+  const host = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}
+
+/** `body.amount`, `headers.idempotency-key`: the field a client must fix. */
+export function fieldPath(context: string, instancePath: string, params: Record<string, unknown>): string {
+  const parts = [context, ...instancePath.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))];
+  if (typeof params['missingProperty'] === 'string') parts.push(params['missingProperty']);
+  if (typeof params['additionalProperty'] === 'string') parts.push(params['additionalProperty']);
+  return parts.join('.');
+}
+
+function tokenMatches(expected: string | null, header: string | undefined): boolean {
+  if (expected === null || !header) return false;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return false;
+  // Hash both sides: equal lengths for timingSafeEqual, and no early exit on length.
+  const a = createHash('sha256').update(m[1]!).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

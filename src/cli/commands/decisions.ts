@@ -1,0 +1,53 @@
+// `lendpay decisions`: every decision of a business date (--date), or one customer's
+// decisions over time with the rule version that made each (--customer): the audit trail.
+import { Option, type Command } from 'commander';
+import type { Context } from '../context.ts';
+import { LendpayError } from '../../errors.ts';
+import { parseBusinessDate } from '../../dates.ts';
+import { formatYuan } from '../../money.ts';
+
+const out = (text: string): void => { process.stdout.write(text.endsWith('\n') ? text : `${text}\n`); };
+
+export function registerDecisionsCommand(program: Command, ctx: Context): void {
+  program
+    .command('decisions')
+    .description('print the decisions of a business date (--date), or a customer\'s decisions over time (--customer)')
+    .addOption(new Option('--date <YYYY-MM-DD>', 'business date (Asia/Shanghai)').argParser((v) => parseBusinessDate(v, '--date')))
+    .option('--customer <id>', 'one customer\'s decisions over time, with the rule version and hash that made each')
+    .addOption(new Option('--format <format>', 'output format for --date').choices(['jsonl', 'table']).default('jsonl'))
+    .option('--json', 'with --customer: as JSON')
+    .action(async (o: { date?: string; customer?: string; format: 'jsonl' | 'table'; json?: boolean }) => {
+      if (o.customer !== undefined) return customerHistory(ctx, o.customer, o.json === true);
+      if (o.date === undefined) throw new LendpayError('INVALID_INPUT', 'give --date YYYY-MM-DD (a day\'s decisions) or --customer ID (one customer over time)');
+      const { streamDecisions } = await import('../../../db/eligibility.repository.ts');
+      const { db } = await ctx.database();
+      let n = 0;
+      for await (const d of streamDecisions(db, o.date)) {
+        n++;
+        const line = o.format === 'jsonl'
+          ? JSON.stringify({ customerId: d.customerId, eligible: d.eligible, door: d.door, limit: formatYuan(d.limit), reasons: d.reasons, ruleSetHash: d.ruleSetHash })
+          : `${d.customerId.padEnd(12)} ${d.eligible ? 'eligible  ' : 'ineligible'} ${(d.door ?? '-').padEnd(9)} ${formatYuan(d.limit).padStart(14)}  ${d.reasons.join(',')}`;
+        if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+      }
+      if (n === 0) process.stderr.write(`no decisions for ${o.date} (run: lendpay batch nightly --date ${o.date})\n`);
+    });
+}
+
+async function customerHistory(ctx: Context, customerId: string, json: boolean): Promise<void> {
+  const { customerDecisions, customerExists } = await import('../../../db/rule-versions.repository.ts');
+  const { db } = await ctx.database();
+  const rows = await customerDecisions(db, customerId);
+  if (rows.length === 0 && !(await customerExists(db, customerId))) throw new LendpayError('NOT_FOUND', `no customer ${customerId}`);
+  if (json) {
+    return out(JSON.stringify(rows.map((r) => ({
+      businessDate: r.businessDate, eligible: r.eligible, door: r.door, limit: formatYuan(r.limit), reasons: r.reasons,
+      fired: r.fired, ruleVersion: r.ruleVersion, ruleSetHash: r.ruleSetHash, runId: r.runId, decidedAt: r.decidedAt,
+    })), null, 2));
+  }
+  if (rows.length === 0) return out(`customer ${customerId} has no decisions yet`);
+  out(`decisions for customer ${customerId} (explain one: lendpay explain ${customerId} --date D)`);
+  out(`${'date'.padEnd(12)} ${'decision'.padEnd(10)} ${'door'.padEnd(9)} ${'limit'.padStart(16)}  ${'version'.padEnd(8)} ${'rule set'.padEnd(12)}  reasons`);
+  for (const r of rows) {
+    out(`${r.businessDate.padEnd(12)} ${(r.eligible ? 'eligible' : 'ineligible').padEnd(10)} ${(r.door ?? '-').padEnd(9)} ${formatYuan(r.limit).padStart(16)}  ${(r.ruleVersion === null ? '-' : `v${r.ruleVersion}`).padEnd(8)} ${r.ruleSetHash.slice(0, 12)}  ${r.reasons.join(',') || '-'}`);
+  }
+}

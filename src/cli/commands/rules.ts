@@ -1,0 +1,214 @@
+// `lendpay rules …`: the risk team's workflow. The files in rules/ are the working
+// copy; validate, test (with coverage) and simulate it; activate it as a new version
+// (refused while a test case fails); see history and diffs; roll back.
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import type { Context } from '../context.ts';
+import { LendpayError } from '../../errors.ts';
+import { parseBusinessDate } from '../../dates.ts';
+
+const out = (text: string): void => { process.stdout.write(text.endsWith('\n') ? text : `${text}\n`); };
+const err = (text: string): void => { process.stderr.write(text.endsWith('\n') ? text : `${text}\n`); };
+
+function when(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+export function registerRulesCommands(program: Command, ctx: Context): void {
+  const rules = program.command('rules').description('the risk team\'s rule files: validate, test, simulate, activate, history, diff, rollback');
+
+  rules
+    .command('validate [dir]')
+    .description('check rule files: schema and meaning; prints file, JSON path and reason; warns about rules that can never fire or exceed the cap')
+    .action(async (dir?: string) => {
+      const { validateRules, loadRuleSet } = await import('../../rules/load.ts');
+      const { sanityWarnings } = await import('../../rules/versions.ts');
+      const target = dir ? path.resolve(dir) : ctx.config.rulesDir;
+      const res = await validateRules(target);
+      for (const w of res.warnings) err(`warning: ${w}`);
+      if (res.errors.length > 0) {
+        for (const e of res.errors) err(`error: ${e}`);
+        process.exitCode = 1;
+        return;
+      }
+      for (const w of sanityWarnings((await loadRuleSet(target)).eligibility)) err(`warning: ${w}`);
+      out(`rules in ${path.relative(process.cwd(), target) || '.'} are valid (hash ${res.hash?.slice(0, 12)})`);
+    });
+
+  rules
+    .command('test [dir]')
+    .description('run the rule test cases in rules/tests/')
+    .option('--coverage', 'also report the rules no case fires and the conditions no case sees both true and false')
+    .option('--json', 'print the result (and coverage) as JSON')
+    .action(async (dir: string | undefined, o: { coverage?: boolean; json?: boolean }) => {
+      const { loadRuleSet } = await import('../../rules/load.ts');
+      const { runRuleTests } = await import('../../rules/tests.ts');
+      const ruleSet = await loadRuleSet(dir ? path.resolve(dir) : ctx.config.rulesDir);
+      const res = await runRuleTests(ruleSet);
+      const { ruleCoverage, formatCoverage } = await import('../../rules/coverage.ts');
+      const coverage = o.coverage ? await ruleCoverage(ruleSet) : null;
+      if (res.failures.length > 0) process.exitCode = 1;
+      if (o.json) return out(JSON.stringify({ passed: res.passed, failures: res.failures, ...(coverage ? { coverage } : {}) }, null, 2));
+      for (const f of res.failures) err(`FAIL ${f.file}: ${f.name}\n  expected ${JSON.stringify(f.expected)}\n  actual   ${JSON.stringify(f.actual)}`);
+      out(`${res.passed} passed, ${res.failures.length} failed`);
+      if (coverage) out(formatCoverage(coverage).join('\n'));
+    });
+
+  rules
+    .command('activate')
+    .description('validate and test the working copy, store it as a new version and make it active for the next batch')
+    .requiredOption('--by <name>', 'who activates (recorded)')
+    .requiredOption('--note <text>', 'why (recorded)')
+    .option('--dir <dir>', 'the working copy (default: rules/)')
+    .action(async (o: { by: string; note: string; dir?: string }) => {
+      const { loadRuleSet } = await import('../../rules/load.ts');
+      const { runRuleTests } = await import('../../rules/tests.ts');
+      const { sanityWarnings, formatChanges } = await import('../../rules/versions.ts');
+      const { activateRuleSet } = await import('../../../db/rule-versions.repository.ts');
+      if (o.by.trim() === '') throw new LendpayError('INVALID_INPUT', '--by: name who activates the rules');
+      const ruleSet = await loadRuleSet(o.dir ? path.resolve(o.dir) : ctx.config.rulesDir);
+      const tests = await runRuleTests(ruleSet);
+      if (tests.failures.length > 0) {
+        throw new LendpayError('RULE_TESTS_FAILED', `not activated: ${tests.failures.length} rule test case${tests.failures.length === 1 ? '' : 's'} failed (${tests.passed} passed); nothing was stored`, {
+          details: tests.failures.map((f) => `FAIL ${f.file}: ${f.name}: expected ${JSON.stringify(f.expected)}, actual ${JSON.stringify(f.actual)}`),
+        });
+      }
+      for (const w of sanityWarnings(ruleSet.eligibility)) err(`warning: ${w}`);
+      const { db } = await ctx.database();
+      const res = await activateRuleSet(db, { hash: ruleSet.hash, files: ruleSet.files, by: o.by, note: o.note });
+      const v = res.version;
+      if (!res.created) return out(`the working copy is already the active version ${v.version} (${v.hash.slice(0, 12)}): nothing changed`);
+      out(`activated version ${v.version} (${v.hash.slice(0, 12)}) by ${v.activatedBy} at ${when(v.activatedAt)}: ${tests.passed} test cases passed`);
+      out(v.previousVersion === null ? 'first version' : `changes against version ${v.previousVersion}:`);
+      for (const line of formatChanges(v.diff)) out(`  ${line}`);
+      out('the next batch that starts uses it; a batch already running finishes on the version it started with');
+    });
+
+  rules
+    .command('history')
+    .description('every activated version, newest first: who, when, why, what changed')
+    .option('--json', 'as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { listVersions } = await import('../../../db/rule-versions.repository.ts');
+      const { formatChanges } = await import('../../rules/versions.ts');
+      const { db } = await ctx.database();
+      const versions = (await listVersions(db)).reverse();
+      if (o.json) return out(JSON.stringify(versions.map((v, i) => ({ ...v, active: i === 0 })), null, 2));
+      if (versions.length === 0) return out('no rule version has been activated yet (lendpay rules activate --by NAME --note "...")');
+      for (const [i, v] of versions.entries()) {
+        const tag = i === 0 ? '  [active]' : '';
+        const rb = v.rollbackOf === null ? '' : ` (rollback to version ${v.rollbackOf})`;
+        out(`version ${v.version}  ${v.hash.slice(0, 12)}  ${when(v.activatedAt)}  by ${v.activatedBy}${rb}${tag}`);
+        out(`  note: ${v.note}`);
+        const lines = formatChanges(v.diff);
+        if (v.previousVersion === null) out('  first version');
+        else if (lines.length === 0) out(`  same content as version ${v.previousVersion}`);
+        else for (const l of lines) out(`  ${l}`);
+      }
+    });
+
+  rules
+    .command('diff <a> <b>')
+    .description('what changed from version A to version B (version numbers, hash prefixes, or "working" for the files in rules/)')
+    .option('--json', 'as JSON')
+    .action(async (a: string, b: string, o: { json?: boolean }) => {
+      const { diffRuleSets, formatChanges } = await import('../../rules/versions.ts');
+      const content = await resolveContent(ctx, a);
+      const content2 = await resolveContent(ctx, b);
+      const changes = diffRuleSets(content.files, content2.files);
+      if (o.json) return out(JSON.stringify({ from: content.label, to: content2.label, changes }, null, 2));
+      out(`${content.label} → ${content2.label}: ${changes.length} change${changes.length === 1 ? '' : 's'}`);
+      for (const l of formatChanges(changes)) out(`  ${l}`);
+    });
+
+  rules
+    .command('rollback <version>')
+    .description('re-activate an older version\'s content as a new version (history keeps both)')
+    .requiredOption('--by <name>', 'who rolls back (recorded)')
+    .option('--note <text>', 'why (recorded)')
+    .action(async (ref: string, o: { by: string; note?: string }) => {
+      const { findVersion, versionContent, activateRuleSet } = await import('../../../db/rule-versions.repository.ts');
+      const { storedEligibilityRules } = await import('../../../jobs/evaluators.ts');
+      const { formatChanges } = await import('../../rules/versions.ts');
+      const { db } = await ctx.database();
+      const target = await findVersion(db, ref);
+      // The stored content must still parse with today's code before it can run a batch.
+      await storedEligibilityRules(db, target.hash);
+      const files = await versionContent(db, target);
+      const res = await activateRuleSet(db, {
+        hash: target.hash, files, by: o.by, note: o.note ?? `rollback to version ${target.version}`, rollbackOf: target.version,
+      });
+      const v = res.version;
+      out(`activated version ${v.version} (${v.hash.slice(0, 12)}) by ${v.activatedBy}: the content of version ${target.version}`);
+      if (v.previousVersion !== null) out(`changes against version ${v.previousVersion}:`);
+      const lines = formatChanges(v.diff);
+      if (lines.length === 0) out('  (none: it was already the active content)');
+      for (const line of lines) out(`  ${line}`);
+    });
+
+  rules
+    .command('simulate')
+    .description('evaluate the working copy on the facts the last nightly batch stored and compare with the active version (no writes)')
+    .addOption(new Option('--date <YYYY-MM-DD>', 'use the facts of the nightly batch of this business date (default: the latest finished)').argParser((v) => parseBusinessDate(v, '--date')))
+    .option('--against <version>', 'compare with this version (number or hash prefix) instead of the active one')
+    .option('--dir <dir>', 'the working copy (default: rules/)')
+    .option('--top <n>', 'how many of the largest individual changes to list', (v) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 0 || n > 1000) throw new LendpayError('INVALID_INPUT', `--top: expected 0..1000, got "${v}"`);
+      return n;
+    }, 10)
+    .option('--json', 'as JSON')
+    .action(async (o: { date?: string; against?: string; dir?: string; top: number; json?: boolean }) => {
+      const { loadRuleSet } = await import('../../rules/load.ts');
+      const repo = await import('../../../db/rule-versions.repository.ts');
+      const { storedEligibilityRules } = await import('../../../jobs/evaluators.ts');
+      const { compileEligibility } = await import('../../eligibility/evaluate.ts');
+      const { simulate, formatSimulation, simulationJson } = await import('../../rules/simulate.ts');
+      const { inputFromFacts } = await import('../explain.ts');
+      const { db } = await ctx.database();
+      const working = await loadRuleSet(o.dir ? path.resolve(o.dir) : ctx.config.rulesDir);
+      const baseline = o.against ? await repo.findVersion(db, o.against) : await repo.activeVersion(db);
+      if (!baseline) throw new LendpayError('NOT_FOUND', 'no rule version is active yet: run a nightly batch or `lendpay rules activate` first, or pass --against');
+      const run = await repo.nightlyRunFor(db, o.date ?? null);
+      if (!run) throw new LendpayError('NOT_FOUND', o.date ? `no nightly batch for ${o.date} (run: lendpay batch nightly --date ${o.date})` : 'no finished nightly batch yet (run: lendpay batch nightly)');
+      if (run.status !== 'finished') err(`warning: the nightly batch of ${run.businessDate} is ${run.status}: only the customers it has decided so far are simulated`);
+      const date = parseBusinessDate(run.businessDate);
+      const before = compileEligibility(await storedEligibilityRules(db, baseline.hash));
+      const after = compileEligibility(working.eligibility);
+      const warnings: string[] = [];
+      // The stored facts carry the months that batch's rules needed; more months cannot be simulated.
+      const stored = run.ruleSetHash ? (await storedEligibilityRules(db, run.ruleSetHash)).flowMonths : after.flowMonths;
+      if (after.flowMonths > stored) {
+        warnings.push(`the working copy looks at ${after.flowMonths} months of flow but the batch of ${run.businessDate} stored only ${stored}: older months count as no flow here`);
+      }
+      const report = await simulate({ date, pages: repo.streamDecisionFacts(db, date), toInput: inputFromFacts, before, after, top: o.top });
+      if (report.customers === 0) warnings.push(`the nightly batch of ${run.businessDate} stored no decisions`);
+      const labels = {
+        before: `version ${baseline.version} (${baseline.hash.slice(0, 12)})${o.against ? '' : ', active'}`,
+        after: `working copy ${path.relative(process.cwd(), working.dir) || '.'} (${working.hash.slice(0, 12)})`,
+        source: `the nightly batch of ${run.businessDate} (run ${run.runId})`,
+      };
+      if (o.json) {
+        return out(JSON.stringify(simulationJson(report, {
+          baseline: { version: baseline.version, hash: baseline.hash },
+          candidate: { dir: working.dir, hash: working.hash },
+          runId: run.runId,
+          warnings,
+        }), null, 2));
+      }
+      for (const w of warnings) err(`warning: ${w}`);
+      out(formatSimulation(report, labels));
+    });
+}
+
+async function resolveContent(ctx: Context, ref: string): Promise<{ label: string; files: Readonly<Record<string, unknown>> }> {
+  if (ref === 'working' || ref === 'rules') {
+    const { loadRuleSet } = await import('../../rules/load.ts');
+    const rs = await loadRuleSet(ctx.config.rulesDir);
+    return { label: `working copy (${rs.hash.slice(0, 12)})`, files: rs.files };
+  }
+  const { findVersion, versionContent } = await import('../../../db/rule-versions.repository.ts');
+  const { db } = await ctx.database();
+  const v = await findVersion(db, ref);
+  return { label: `version ${v.version} (${v.hash.slice(0, 12)})`, files: await versionContent(db, v) };
+}

@@ -1,0 +1,52 @@
+// `lendpay worker`: pg-boss workers, the cron schedule and the HTTP server (API,
+// dashboard, /metrics) in one process, until SIGTERM or SIGINT: then it stops taking
+// work, finishes the jobs in hand and exits 0.
+import type { Command } from 'commander';
+import type { Context } from '../context.ts';
+import { systemClock } from '../../dates.ts';
+import { LendpayError } from '../../errors.ts';
+import { makeLogger } from '../../api/log.ts';
+
+export function registerWorkerCommands(program: Command, ctx: Context): void {
+  program
+    .command('worker')
+    .description('run the batch workers, the cron schedule and the HTTP API/dashboard; several may share one database')
+    .option('--no-schedule', 'no cron in this process (it only takes jobs)')
+    .option('--no-http', 'no HTTP server in this process')
+    .option('--port <n>', 'HTTP port (default LENDPAY_API_PORT or 8080; 0: any free port)')
+    .option('--host <host>', 'HTTP address (default LENDPAY_API_HOST or 127.0.0.1)')
+    .action(async (o: { schedule: boolean; http: boolean; port?: string; host?: string }) => {
+      const { startWorker } = await import('../../../jobs/worker.ts');
+      const { loadSchedule, defaultWorkerId } = await import('../../../jobs/schedule.ts');
+      const port = o.port === undefined ? ctx.config.apiPort : Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new LendpayError('INVALID_INPUT', `--port: expected 0–65535, got "${o.port}"`);
+      const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
+      const log = makeLogger(ctx.config.logLevel);
+      if (o.http && ctx.config.apiToken === null) log.warn('LENDPAY_API_TOKEN is not set: every write to the API is refused with 401');
+      const { db } = await ctx.database();
+      const boss = await ctx.boss();
+      const worker = await startWorker({
+        db, boss, log, clock: systemClock, workerId: defaultWorkerId(), rulesDir: ctx.config.rulesDir,
+        chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
+        disburseDeps: () => ctx.disburseDeps(), schedule,
+        http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes } : null,
+        ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
+      });
+      if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      log.info({ signal }, 'signal received');
+      await worker.stop();
+    });
+}
+
+/** LENDPAY_CRASH_POINT=name or name@n: SIGKILL this process the n-th time it reaches the point (crash tests only). */
+function crashAt(spec: string): (point: string) => void {
+  const [name, nth] = spec.split('@') as [string, string | undefined];
+  let hits = 0;
+  return (point) => {
+    if (point === name && ++hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+  };
+}

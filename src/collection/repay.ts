@@ -1,0 +1,68 @@
+// Card repayment: the borrower repays from a bound bank card through a collection
+// (代收) order into the lender's balance account. Idempotent per request id like every
+// order; the money is allocated like any collection, and clears holds it covers.
+import { sql } from 'kysely';
+import { applyCollectionOutcomes, lockCustomers, type DebitResult } from '../../db/collection.repository.ts';
+import { beginAttempt, createOrder, getOrderByKey, type Order } from '../../db/orders.repository.ts';
+import { callChannel } from '../disbursement/disburse.ts';
+import { outcomeContext, settleHolds, type CollectionDeps } from './service.ts';
+import { formatYuan, type Fen } from '../money.ts';
+import { LendpayError } from '../errors.ts';
+import type { WaterfallOrder } from './rules.ts';
+
+export interface RepayInput {
+  loanId: string;
+  cardId: string;
+  amount: Fen;
+  requestId: string;
+}
+
+export type RepayOutcome =
+  | { ok: true; order: Order; replay: boolean; holdCleared: boolean }
+  | { ok: false; code: 'LOAN_NOT_FOUND' | 'LOAN_NOT_REPAYABLE' | 'CARD_NOT_BOUND' | 'OVERPAYMENT' | 'REQUEST_ID_REUSED'; message: string };
+
+export async function repayFromCard(deps: CollectionDeps, input: RepayInput, waterfall: WaterfallOrder = 'oldest_first_interest_first'): Promise<RepayOutcome> {
+  if (!/^[A-Za-z0-9:_.-]{1,128}$/.test(input.requestId)) throw new LendpayError('INVALID_INPUT', `request id: expected 1–128 characters of [A-Za-z0-9:_.-], got "${input.requestId}"`);
+  if (!Number.isSafeInteger(input.amount) || input.amount <= 0) throw new LendpayError('INVALID_AMOUNT', `amount: must be more than 0.00`);
+  const key = `repay:${input.requestId}`;
+  const prepared = await deps.db.transaction().execute(async (trx): Promise<RepayOutcome | { order: Order; fresh: true }> => {
+    const loan = await trx.selectFrom('loans').select(['id', 'customer_id', 'status']).where('id', '=', input.loanId).executeTakeFirst();
+    if (!loan) return { ok: false, code: 'LOAN_NOT_FOUND', message: `no loan ${input.loanId}` };
+    await lockCustomers(trx, [loan.customer_id]);
+    const existing = await getOrderByKey(trx, key);
+    if (existing) {
+      const same = existing.loanId === input.loanId && existing.sourceRef === `card:${input.cardId}` && existing.amount === input.amount;
+      return same
+        ? { ok: true, order: existing, replay: true, holdCleared: false }
+        : { ok: false, code: 'REQUEST_ID_REUSED', message: `request id ${input.requestId} was used for order ${existing.id} with a different repayment` };
+    }
+    if (loan.status !== 'disbursed') return { ok: false, code: 'LOAN_NOT_REPAYABLE', message: `loan ${loan.id} is ${loan.status}` };
+    const card = await trx.selectFrom('customer_bank_cards').select('id').where('id', '=', input.cardId).where('customer_id', '=', loan.customer_id).executeTakeFirst();
+    if (!card) return { ok: false, code: 'CARD_NOT_BOUND', message: `card ${input.cardId} is not bound to customer ${loan.customer_id}` };
+    const owed = await sql<{ owed: number }>`
+      select (coalesce((select sum((principal_fen - paid_principal_fen) + (interest_fen - paid_interest_fen)) from installments where loan_id = ${loan.id}), 0)
+        - coalesce((select sum(amount_fen) from orders where loan_id = ${loan.id} and (purpose like 'collect.%' or purpose like 'repay.%')
+                    and status in ('created', 'submitted', 'unknown')), 0))::int8 as owed
+    `.execute(trx);
+    const left = owed.rows[0]?.owed ?? 0;
+    if (input.amount > left) return { ok: false, code: 'OVERPAYMENT', message: `loan ${loan.id} owes ${formatYuan(Math.max(0, left))}; ${formatYuan(input.amount)} is more` };
+    const order = await createOrder(trx, {
+      idempotencyKey: key, kind: 'collection', purpose: 'repay.card', loanId: loan.id, customerId: loan.customer_id, amount: input.amount,
+      sourceRef: `card:${input.cardId}`, destinationRef: `account:${deps.lender.accountId}`,
+    });
+    return { order, fresh: true };
+  });
+  if (!('fresh' in prepared)) return prepared;
+  const begun = await beginAttempt(deps.db, prepared.order.id, deps.clock.now());
+  if (!begun.attempt) return { ok: true, order: begun.order, replay: true, holdCleared: false };
+  const sent = await callChannel(deps.channel, begun.order, begun.attempt.requestId);
+  const result: DebitResult = sent.status === 'succeeded'
+    ? { orderId: begun.order.id, attemptNo: begun.attempt.attemptNo, status: 'succeeded', platformRef: sent.platformRef }
+    : sent.status === 'failed' || sent.status === 'rejected'
+      ? { orderId: begun.order.id, attemptNo: begun.attempt.attemptNo, status: 'failed', code: sent.code, platformRef: sent.status === 'failed' ? sent.platformRef : null }
+      : { orderId: begun.order.id, attemptNo: begun.attempt.attemptNo, status: 'unknown', reason: sent.reason };
+  await applyCollectionOutcomes(deps.db, [result], outcomeContext(deps, waterfall));
+  const holds = await settleHolds(deps, [prepared.order.customerId!], null, 'card_repayment');
+  const order = (await getOrderByKey(deps.db, key))!;
+  return { ok: true, order, replay: false, holdCleared: holds.holds.cleared > 0 };
+}

@@ -1,0 +1,226 @@
+// Carrying collection plans out. For a set of borrowers: read their balances from the
+// platform (one bulk call per 1,000 accounts), then under the borrowers' row locks
+// compute what is due, run the collection rules and the planner, and record the plans
+// with their debit orders and attempts (one transaction); commit; send the debits in
+// batch calls; record the outcomes with allocation, journal and notifications (one
+// transaction); derive the holds and make the platform's outflow block match them.
+import type { Db } from '../../db/connection.ts';
+import {
+  applyCollectionOutcomes, blockMismatches, createDebitAttempts, insertCollectionItems, loadDueBorrowers, lockCustomers, recordBlock, syncHolds,
+  type DebitIntent, type DebitResult, type DueBorrower, type HoldChange, type ItemRecord, type SubmittedDebit,
+} from '../../db/collection.repository.ts';
+import type { PaymentChannel, BalanceResult } from '../channel/types.ts';
+import { MAX_BATCH } from '../channel/types.ts';
+import type { Clock } from '../dates.ts';
+import type { Fen } from '../money.ts';
+import type { CollectionRules, Step, WaterfallOrder } from './rules.ts';
+import { compileCollectionRules, type CollectionEvaluator } from './evaluate.ts';
+import type { CollectionFacts } from './facts.ts';
+import { planCollection, type BorrowerAccount } from './plan.ts';
+import type { NotificationTemplates } from '../notifications/templates.ts';
+import { renderNotification } from '../notifications/render.ts';
+import { LendpayError } from '../errors.ts';
+
+export interface CollectionDeps {
+  db: Db;
+  channel: PaymentChannel;
+  clock: Clock;
+  collectionRules: CollectionRules;
+  notifications: NotificationTemplates;
+  ruleSetHash: string;
+  lender: { accountId: string };
+}
+
+export interface ChunkReport {
+  borrowers: number;
+  loans: number;
+  due: Fen;
+  planned: Fen;
+  collected: Fen;
+  held: Fen;
+  byStep: Record<string, { loans: number; amount: number }>;
+  debits: { sent: number; succeeded: number; failed: number; unknown: number };
+  holds: { opened: number; cleared: number };
+  blocks: { blocked: number; unblocked: number };
+}
+
+const evaluators = new WeakMap<CollectionRules, CollectionEvaluator>();
+function evaluatorFor(rules: CollectionRules): CollectionEvaluator {
+  let e = evaluators.get(rules);
+  if (!e) evaluators.set(rules, (e = compileCollectionRules(rules)));
+  return e;
+}
+
+export type BorrowerSelection = { fromKey: string; toKey: string | null } | { ids: readonly string[] };
+
+export interface CollectOptions {
+  /** what is due on or before this date is collected */
+  date: string;
+  runId: number | null;
+  /** idempotency key prefix and order purpose: 'collect' (post-settlement) or e.g. 'hold:<slot>' */
+  keyPrefix: string;
+  purpose: 'collect.batch' | 'collect.hold' | 'collect.recovery';
+  /** the hold monitor sweeps instead of asking the rules */
+  stepsOverride?: readonly Step[];
+  /** open a hold for what stays unpaid (the monitor only updates existing ones) */
+  openHolds: boolean;
+  /** only these kinds of dues (reconciliation collects its recovery receivables alone) */
+  loanKinds?: readonly ('loan' | 'recovery')[];
+}
+
+export async function collectBorrowers(deps: CollectionDeps, selection: BorrowerSelection, opts: CollectOptions): Promise<ChunkReport> {
+  const report: ChunkReport = {
+    borrowers: 0, loans: 0, due: 0 as Fen, planned: 0 as Fen, collected: 0 as Fen, held: 0 as Fen, byStep: {},
+    debits: { sent: 0, succeeded: 0, failed: 0, unknown: 0 }, holds: { opened: 0, cleared: 0 }, blocks: { blocked: 0, unblocked: 0 },
+  };
+  const first = await loadDueBorrowers(deps.db, opts.date, selection);
+  if (first.length === 0) return report;
+  const balances = await bulkBalances(deps.channel, first.flatMap((b) => b.accounts.map((a) => a.id)));
+  const evaluate = evaluatorFor(deps.collectionRules);
+  const now = deps.clock.now();
+  let waterfall: WaterfallOrder = 'oldest_first_interest_first';
+
+  const submitted = await deps.db.transaction().execute(async (trx) => {
+    const ids = first.map((b) => b.customerId);
+    await lockCustomers(trx, ids);
+    // read again under the locks: another planner may have collected or sent meanwhile
+    const borrowers = await loadDueBorrowers(trx, opts.date, { ids });
+    const items: ItemRecord[] = [];
+    const intents: DebitIntent[] = [];
+    for (const b of borrowers) {
+      report.borrowers++;
+      const running = new Map<string, Fen>(b.accounts.map((a) => [a.id, (balances.get(a.id) ?? 0) as Fen]));
+      for (const loan of b.loans) {
+        if (opts.loanKinds && !opts.loanKinds.includes(loan.kind)) continue;
+        const unpaid = loan.installments.reduce((s, i) => s + i.principal + i.interest, 0);
+        const due = Math.max(0, unpaid - loan.inFlight) as Fen;
+        if (due === 0) continue;
+        const accounts: BorrowerAccount[] = b.accounts.map((a) => ({ id: a.id, primary: a.primary, balance: running.get(a.id)! }));
+        const facts = factsFor(b, loan.kind, due, loan.oldestDue, opts.date, accounts);
+        const decision = evaluate(facts);
+        waterfall = decision.waterfall;
+        const plan = planCollection({ due, accounts, steps: opts.stepsOverride ?? decision.steps });
+        for (const d of plan.debits) running.set(d.accountId, (running.get(d.accountId)! - d.amount) as Fen);
+        items.push({
+          loanId: loan.loanId, customerId: b.customerId, due, planned: plan.collected, held: plan.held, step: plan.step,
+          plan: { steps: opts.stepsOverride ?? decision.steps, debits: plan.debits, collected: plan.collected, held: plan.held, left: plan.left, block: plan.block, waterfall: decision.waterfall },
+          facts, fired: opts.stepsOverride ? ['hold-monitor-sweep'] : decision.fired,
+        });
+        for (const d of plan.debits) {
+          intents.push({ key: `${opts.keyPrefix}:${loan.loanId}:${opts.date}:${d.step}:${d.accountId}`, purpose: opts.purpose, loanId: loan.loanId, customerId: b.customerId, accountId: d.accountId, amount: d.amount });
+        }
+      }
+    }
+    // the batch's record of each plan; a re-run finds it and sends nothing again
+    const fresh = opts.purpose === 'collect.batch'
+      ? await insertCollectionItems(trx, opts.date, opts.runId, deps.ruleSetHash, items)
+      : new Set(items.map((i) => i.loanId));
+    for (const i of items) {
+      if (!fresh.has(i.loanId)) continue;
+      report.loans++;
+      report.due = (report.due + i.due) as Fen;
+      report.planned = (report.planned + i.planned) as Fen;
+      report.held = (report.held + i.held) as Fen;
+      const s = (report.byStep[i.step] ??= { loans: 0, amount: 0 });
+      s.loans++;
+      s.amount += i.planned;
+    }
+    return createDebitAttempts(trx, intents.filter((x) => fresh.has(x.loanId)), deps.lender.accountId, now);
+  });
+
+  const results = await sendDebits(deps.channel, submitted, deps.lender.accountId);
+  report.debits.sent = submitted.length;
+  const applied = await applyCollectionOutcomes(deps.db, results, outcomeContext(deps, waterfall));
+  report.debits.succeeded = applied.succeeded;
+  report.debits.failed = applied.failed;
+  report.debits.unknown = applied.unknown;
+  report.collected = applied.collected;
+  const after = await settleHolds(deps, first.map((b) => b.customerId), opts.openHolds ? opts.date : null);
+  report.holds = after.holds;
+  report.blocks = after.blocks;
+  return report;
+}
+
+function factsFor(b: DueBorrower, kind: 'loan' | 'recovery', due: Fen, oldestDue: string, date: string, accounts: readonly BorrowerAccount[]): CollectionFacts {
+  const primary = accounts.find((a) => a.primary);
+  const days = Math.max(0, Math.round((Date.parse(`${date}T00:00:00Z`) - Date.parse(`${oldestDue}T00:00:00Z`)) / 86_400_000));
+  return {
+    segment: b.segment,
+    kind: kind === 'recovery' ? 'recovery' : 'installment',
+    amountDue: due,
+    daysOverdue: days,
+    accountCount: accounts.length,
+    holdOpen: b.holdOpen,
+    primaryBalance: (primary?.balance ?? 0) as Fen,
+    totalBalance: accounts.reduce((s, a) => s + a.balance, 0) as Fen,
+  };
+}
+
+async function bulkBalances(channel: PaymentChannel, ids: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += MAX_BATCH) {
+    const res: BalanceResult[] = await channel.balances(ids.slice(i, i + MAX_BATCH));
+    for (const r of res) if (r.found) out.set(r.accountId, r.balance);
+  }
+  return out;
+}
+
+async function sendDebits(channel: PaymentChannel, debits: readonly SubmittedDebit[], lenderAccountId: string): Promise<DebitResult[]> {
+  const results: DebitResult[] = [];
+  for (let i = 0; i < debits.length; i += MAX_BATCH) {
+    const slice = debits.slice(i, i + MAX_BATCH);
+    const outcomes = await channel.debitBatch(slice.map((d) => ({ requestId: d.requestId, fromAccountId: d.accountId, toAccountId: lenderAccountId, amount: d.amount })));
+    slice.forEach((d, j) => {
+      const o = outcomes[j];
+      if (!o || o.requestId !== d.requestId) throw new LendpayError('CHANNEL_REJECTED', `debit batch answer out of order at ${j}`);
+      results.push(
+        o.status === 'succeeded' ? { orderId: d.orderId, attemptNo: 1, status: 'succeeded', platformRef: o.platformRef }
+          : o.status === 'failed' ? { orderId: d.orderId, attemptNo: 1, status: 'failed', code: o.code, platformRef: o.platformRef }
+          : o.status === 'rejected' ? { orderId: d.orderId, attemptNo: 1, status: 'failed', code: o.code, platformRef: null }
+          : { orderId: d.orderId, attemptNo: 1, status: 'unknown', reason: o.reason },
+      );
+    });
+  }
+  return results;
+}
+
+export function outcomeContext(deps: Pick<CollectionDeps, 'clock' | 'notifications'>, waterfall: WaterfallOrder) {
+  return {
+    now: deps.clock.now(),
+    waterfall,
+    notify: (o: { loanId: string; account: string; amount: Fen; at: Date; kind: 'debit' | 'card_repayment' }) =>
+      renderNotification(deps.notifications, o.kind, { account: o.account, at: o.at, amount: o.amount, loanId: o.loanId }),
+  };
+}
+
+/** Holds from what stays unpaid, then the platform's outflow block to match. */
+export async function settleHolds(
+  deps: Pick<CollectionDeps, 'db' | 'channel' | 'clock'>,
+  customerIds: readonly string[],
+  asOf: string | null,
+  clearedBy = 'collection',
+): Promise<{ changes: HoldChange[]; holds: { opened: number; cleared: number }; blocks: { blocked: number; unblocked: number } }> {
+  const changes = await syncHolds(deps.db, customerIds, asOf, deps.clock.now(), clearedBy);
+  const blocks = await syncBlocks(deps, customerIds);
+  return {
+    changes,
+    holds: { opened: changes.filter((c) => c.event === 'opened').length, cleared: changes.filter((c) => c.event === 'cleared').length },
+    blocks,
+  };
+}
+
+/**
+ * Makes the platform's outflow block equal "has an open hold": freeze or unfreeze,
+ * then record it. Idempotent; a crash in between is mended by the next call.
+ */
+export async function syncBlocks(deps: Pick<CollectionDeps, 'db' | 'channel' | 'clock'>, customerIds?: readonly string[]): Promise<{ blocked: number; unblocked: number }> {
+  const out = { blocked: 0, unblocked: 0 };
+  for (const m of await blockMismatches(deps.db, customerIds)) {
+    if (m.shouldBlock) await deps.channel.freezeOutflow(m.customerId);
+    else await deps.channel.unfreezeOutflow(m.customerId);
+    await recordBlock(deps.db, m.customerId, m.shouldBlock, deps.clock.now());
+    if (m.shouldBlock) out.blocked++;
+    else out.unblocked++;
+  }
+  return out;
+}

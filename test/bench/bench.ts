@@ -1,0 +1,163 @@
+// `npm run bench -- [--sizes 10000,100000] [--stages generate,nightly,replay,limits,import]
+//                    [--out file.json] [--seed S] [--date YYYY-MM-DD]`
+// For each size: a fresh database (DATABASE_URL's server, else the embedded default),
+// every selected stage in registry order, one table row per measurement, the database
+// dropped again. Peak memory is this process's RSS high-water during the stage,
+// sampled every 20 ms (Postgres's own memory is not in it).
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.ts';
+import { resolveDatabaseUrl, openUrl, type OpenDatabase } from '../../db/open.ts';
+import { parseBusinessDate } from '../../src/dates.ts';
+import { STAGES, type StageRow } from './stages.ts';
+
+interface Args {
+  sizes: number[];
+  stages: string[];
+  out: string | null;
+  seed: number;
+  date: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { sizes: [100_000], stages: STAGES.filter((s) => s.byDefault).map((s) => s.name), out: null, seed: 42, date: '2026-06-15' };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!, v = argv[i + 1];
+    const need = () => {
+      if (v === undefined) throw new Error(`${k} needs a value`);
+      i++;
+      return v;
+    };
+    if (k === '--sizes') a.sizes = need().split(',').map((s) => Number(s.replace(/_/g, '')));
+    else if (k === '--stages') a.stages = need().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (k === '--out') a.out = need();
+    else if (k === '--seed') a.seed = Number(need());
+    else if (k === '--date') a.date = need();
+    else throw new Error(`unknown option ${k} (try --sizes, --stages, --out, --seed, --date)`);
+  }
+  for (const s of a.sizes) if (!Number.isSafeInteger(s) || s < 1) throw new Error(`--sizes: ${s} is not a positive whole number`);
+  if (!Number.isSafeInteger(a.seed)) throw new Error(`--seed: expected a whole number`);
+  const known = new Set(STAGES.map((s) => s.name));
+  for (const s of a.stages) if (!known.has(s)) throw new Error(`--stages: unknown stage "${s}" (known: ${[...known].join(', ')})`);
+  parseBusinessDate(a.date);
+  return a;
+}
+
+async function admin(url: string, statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** RSS high-water since the last reset, sampled. */
+function rssSampler() {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => {
+    const r = process.memoryUsage.rss();
+    if (r > peak) peak = r;
+  }, 20);
+  t.unref();
+  return {
+    reset() {
+      peak = process.memoryUsage.rss();
+    },
+    peakMiB() {
+      peak = Math.max(peak, process.memoryUsage.rss());
+      return peak / 1048576;
+    },
+    stop() {
+      clearInterval(t);
+    },
+  };
+}
+
+interface Row extends StageRow {
+  size: number;
+  rate: number;
+  ratio: number | null;
+}
+
+function table(rows: Row[]): string {
+  const head = ['size', 'stage', 'items', 'seconds', 'items/s', 'ratio to limit', 'peak RSS MiB', 'note'];
+  const body = rows.map((r) => [
+    String(r.size), r.stage, String(r.items), r.seconds.toFixed(2), Math.round(r.rate).toLocaleString('en-US'),
+    r.ratio === null ? '' : `${r.ratio.toFixed(2)} of ${r.limitOf}`, (r.peakRssMiB ?? 0).toFixed(0), r.note ?? '',
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 5 || i === 7 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const adminUrl = await resolveDatabaseUrl(loadConfig(), log);
+  const mem = rssSampler();
+  const all: Row[] = [];
+  const selected = STAGES.filter((s) => args.stages.includes(s.name));
+
+  for (const size of args.sizes) {
+    const created: { name: string; open: OpenDatabase }[] = [];
+    const freshDatabase = async (label: string): Promise<OpenDatabase> => {
+      const name = `lendpay_bench_${label}_${size}_${randomBytes(3).toString('hex')}`;
+      await admin(adminUrl, `create database ${name}`);
+      const open = await openUrl(withDatabase(adminUrl, name), true, 8);
+      created.push({ name, open });
+      return open;
+    };
+    try {
+      const database = await freshDatabase('main');
+      const ctx = { size, seed: args.seed, date: parseBusinessDate(args.date), database, freshDatabase, state: new Map<string, unknown>(), log };
+      const rows: Row[] = [];
+      for (const stage of selected) {
+        log(`[${size}] ${stage.name} …`);
+        mem.reset();
+        const out = await stage.run(ctx);
+        const peak = mem.peakMiB();
+        for (const r of out) {
+          const row: Row = { ...r, size, rate: r.items / r.seconds, ratio: null, peakRssMiB: r.peakRssMiB ?? peak };
+          rows.push(row);
+          log(`[${size}] ${row.stage}: ${row.items} in ${row.seconds.toFixed(2)} s`);
+        }
+      }
+      // ratios once every limit of this size is known
+      for (const r of rows) {
+        if (!r.limitOf) continue;
+        const lim = rows.find((x) => x.stage === r.limitOf);
+        r.ratio = lim ? r.rate / lim.rate : null;
+        if (!lim) delete r.limitOf;
+      }
+      all.push(...rows);
+    } finally {
+      for (const d of created.reverse()) {
+        await d.open.close().catch(() => {});
+        await admin(adminUrl, `drop database if exists ${d.name} with (force)`).catch((e) => log(`could not drop ${d.name}: ${e}`));
+      }
+    }
+  }
+  mem.stop();
+  console.log(table(all));
+  if (args.out) {
+    const json = { seed: args.seed, date: args.date, cpus: (await import('node:os')).cpus().length, node: process.version, rows: all };
+    fs.writeFileSync(args.out, `${JSON.stringify(json, null, 2)}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
