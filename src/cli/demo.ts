@@ -1,16 +1,27 @@
-// `npm start`: a seeded synthetic population imported and evaluated by the nightly
-// batch on the embedded default, then a summary. Re-running it on the same day finds
-// the day's run finished and changes nothing.
+// `npm start`: a whole business day on the embedded default. A seeded population is
+// imported and re-tagged by the nightly batch; ten days ago a share of the eligible
+// merchants borrowed (compliant disbursement through the sandbox platform); this
+// morning the marketplace settles to its merchants, the post-settlement batch collects
+// what has fallen due (own balance, cross-account, hold with outflow blocked), more
+// money arrives and the hold monitor sweeps it. Re-running it on the same day replays
+// every step idempotently and changes nothing.
 import path from 'node:path';
 import fs from 'node:fs';
 import type { Context } from './context.ts';
-import type { BusinessDate } from '../dates.ts';
+import { type BusinessDate, type Clock } from '../dates.ts';
 import { runNightlyCommand } from './nightly.ts';
 import { formatNightlySummary } from './format.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 import { applyForLoan } from '../disbursement/disburse.ts';
 import { checkLedger } from '../ledger/reconcile.ts';
 import { formatYuanGrouped, type Fen } from '../money.ts';
+import { addDays } from '../loans/schedule.ts';
+import { adminPost, openImportedOnSandbox } from '../sandbox/admin.ts';
+import { collectionDeps, formatPostSettlement, runPostSettlement } from './commands/collection.ts';
+import type { PostSettlementSummary } from '../../jobs/post-settlement.ts';
+import { monitorHolds } from '../collection/monitor.ts';
+import { mulberry32 } from '../demo/population.ts';
+import { sql } from 'kysely';
 
 export interface DemoOptions {
   size: number;
@@ -20,73 +31,129 @@ export interface DemoOptions {
   date: BusinessDate;
 }
 
+const LOAN_AGE_DAYS = 10;
+
 export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: string) => void): Promise<void> {
   const { writePopulationJsonl } = await import('../demo/population.ts');
   const { importCustomersFile } = await import('../../db/import.ts');
   const t0 = performance.now();
-  const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
+  const seconds = () => ((performance.now() - t0) / 1000).toFixed(1).padStart(5);
+  const D = opts.date;
+  const disbursedOn = addDays(D, -LOAN_AGE_DAYS);
 
-  const { url } = await ctx.database();
-  out(`lendpay demo — business date ${opts.date}, database ${url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@')}`);
+  const { url, db } = await ctx.database();
+  out(`lendpay demo — business day ${D}, database ${url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@')}`);
+  out('');
 
+  // 1. the population
   const dir = path.join(ctx.config.dataDir, 'demo');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `population-${opts.seed}-${opts.size}-${opts.date}.jsonl`);
-  const n = await writePopulationJsonl(file, { seed: opts.seed, size: opts.size, asOf: opts.date });
-  out(`[${seconds()} s] generated ${n} merchants (seed ${opts.seed}) → ${path.relative(process.cwd(), file)}`);
-
-  const { db } = await ctx.database();
+  const file = path.join(dir, `population-${opts.seed}-${opts.size}-${D}.jsonl`);
+  const n = await writePopulationJsonl(file, { seed: opts.seed, size: opts.size, asOf: D });
   const imported = await importCustomersFile(db, file);
-  out(`[${seconds()} s] imported ${imported.customers} customers, ${imported.accounts} balance accounts, ${imported.cards} bank cards, ${imported.flows} monthly flows`);
-
-  const res = await runNightlyCommand(ctx, opts.date, { work: true, progress: true });
-  out(res.created
-    ? `[${seconds()} s] nightly batch run ${res.run.id}: ${res.run.totalChunks} chunks in ${res.seconds.toFixed(1)} s`
-    : `[${seconds()} s] nightly batch for ${opts.date} had already run (run ${res.run.id}); nothing changed`);
-  out('');
-  out(formatNightlySummary(res.run.summary as NightlySummary));
-  out('');
-
-  // Disbursement: a share of the eligible merchants borrow, through the sandbox platform.
-  const { openImportedOnSandbox } = await import('../sandbox/admin.ts');
   const platform = await ctx.platform();
   await openImportedOnSandbox(db, platform.url);
-  const deps = await ctx.disburseDeps();
+  out(`[${seconds()} s] imported ${n} seeded merchants (seed ${opts.seed}): ${imported.accounts} balance accounts, ${imported.cards} bank cards, opened on the sandbox platform`);
+
+  // 2. ten days ago: nightly decisions, then loans
+  const earlier = await runNightlyCommand(ctx, disbursedOn, { work: true, progress: false });
+  out(`[${seconds()} s] nightly eligibility for ${disbursedOn}: run ${earlier.run.id} ${earlier.created ? `in ${earlier.seconds.toFixed(1)} s` : '(already done)'}`);
+  const then: Clock = { now: () => new Date(`${disbursedOn}T10:00:00+08:00`) };
+  const deps = { ...(await ctx.disburseDeps()), clock: then };
   const borrowers = await db
     .selectFrom('eligibility_decisions')
     .select((eb) => ['customer_id', 'limit_fen', eb.exists(eb.selectFrom('customer_bank_cards as k').select('k.id').whereRef('k.customer_id', '=', 'eligibility_decisions.customer_id')).as('has_card')])
-    .where('business_date', '=', opts.date)
+    .where('business_date', '=', disbursedOn)
     .where('eligible', '=', true)
     .where('limit_fen', '>=', 100_000)
     .orderBy('customer_id')
     .execute();
   const chosen = borrowers.filter((_, i) => i % 5 === 0).slice(0, opts.loans);
   const tDisburse = performance.now();
-  const results: { rail: 'balance' | 'card'; amount: number; status: string; replay: boolean }[] = [];
+  const results: { customer: string; rail: 'balance' | 'card'; amount: number; status: string }[] = [];
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < chosen.length; i = next++) {
       const c = chosen[i]!;
-      // 30% to a bank card, the rest to the balance account; between 10% and 60% of the limit, whole hundreds of yuan
+      // 30% to a bank card, the rest to the balance account; 10–60% of the limit in whole hundreds of yuan
       const rail = i % 10 < 3 && c.has_card ? 'card' as const : 'balance' as const;
       const amount = Math.max(10_000, Math.floor((c.limit_fen * (10 + ((i * 37) % 51))) / 100 / 10_000) * 10_000) as Fen;
-      const r = await applyForLoan(deps, { customerId: c.customer_id, amount, rail, requestId: `demo:${opts.date}:${c.customer_id}` });
-      results.push({ rail, amount, status: r.ok ? r.loan.status : `refused ${r.code}`, replay: r.ok && r.replay });
+      const r = await applyForLoan(deps, { customerId: c.customer_id, amount, rail, requestId: `demo:${disbursedOn}:${c.customer_id}` });
+      results.push({ customer: c.customer_id, rail, amount, status: r.ok ? r.loan.status : `refused ${r.code}` });
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  const replays = results.filter((r) => r.replay).length;
-  out(`[${seconds()} s] ${results.length} loan applications in ${((performance.now() - tDisburse) / 1000).toFixed(1)} s${replays ? ` (${replays} were replays of earlier runs)` : ''}: collection 代收 into the lender account, then payout 代付`);
+  out(`[${seconds()} s] ${results.length} loans applied for on ${disbursedOn} in ${((performance.now() - tDisburse) / 1000).toFixed(1)} s: collection 代收 into the lender account, then payout 代付`);
   for (const rail of ['balance', 'card'] as const) {
     const ok = results.filter((r) => r.rail === rail && r.status === 'disbursed');
-    out(`  payouts to ${(rail === 'balance' ? 'balance accounts' : 'bank cards').padEnd(18)} ${String(ok.length).padStart(6)}   ${formatYuanGrouped(ok.reduce((a, r) => a + r.amount, 0)).padStart(20)} CNY`);
+    out(`         payouts to ${(rail === 'balance' ? 'balance accounts' : 'bank cards').padEnd(18)} ${String(ok.length).padStart(6)}   ${formatYuanGrouped(ok.reduce((a, r) => a + r.amount, 0)).padStart(18)} CNY`);
   }
   const other = results.filter((r) => r.status !== 'disbursed');
-  if (other.length) out(`  not disbursed: ${other.length} (${[...new Set(other.map((r) => r.status))].join(', ')})`);
-  const ledger = await checkLedger(db, platform.channel, ctx.config.lenderAccountId);
-  out(`  trial balance: debits ${formatYuanGrouped(ledger.totalDebit)} = credits ${formatYuanGrouped(ledger.totalCredit)} (${ledger.entries} entries) — ${ledger.balanced ? 'zero' : 'NOT ZERO'}; lender platform account ${ledger.platform.every((p) => p.agrees) ? 'agrees with the platform' : 'DISAGREES with the platform'}`);
+  if (other.length) out(`         not disbursed: ${other.length} (${[...new Set(other.map((r) => r.status))].join(', ')})`);
+
+  // 3. this morning: the merchants spent most of the loan; the marketplace settles
+  const settled = await db.selectFrom('settlements').select('business_date').where('business_date', '=', D).executeTakeFirst();
+  if (!settled) {
+    const rnd = mulberry32(opts.seed ^ 0x5e771e);
+    const dues = await sql<{ customer_id: string; due: number }>`
+      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen))::int8 as due
+      from loans l join installments i on i.loan_id = l.id
+      where l.status = 'disbursed' and i.due_date <= ${D}::date group by l.customer_id order by l.customer_id
+    `.execute(db);
+    const accounts = await db.selectFrom('customer_accounts').select(['id', 'customer_id', 'is_primary']).where('customer_id', 'in', dues.rows.length ? dues.rows.map((d) => d.customer_id) : ['']).execute();
+    const spent: { id: string; customerId: string; balance: number }[] = [];
+    const lines: { accountId: string; amount: number }[] = [];
+    for (const d of dues.rows) {
+      const mine = accounts.filter((a) => a.customer_id === d.customer_id);
+      const roll = rnd();
+      // what is left in the accounts after ten days of business
+      for (const a of mine) spent.push({ id: a.id, customerId: a.customer_id, balance: Math.floor(d.due * rnd() * (a.is_primary ? 0.3 : 0.6)) });
+      const primary = mine.find((a) => a.is_primary)!;
+      // 60% are settled enough to pay today, 25% part of it, 15% nothing
+      const amount = roll < 0.6 ? d.due + Math.floor(d.due * rnd()) : roll < 0.85 ? Math.floor(d.due * 0.4 * rnd()) : 0;
+      if (amount > 0) lines.push({ accountId: primary.id, amount });
+    }
+    for (let i = 0; i < spent.length; i += 5000) await adminPost(platform.url, '/admin/accounts', { accounts: spent.slice(i, i + 5000) });
+    for (let i = 0; i < lines.length; i += 5000) await adminPost(platform.url, '/admin/settle', { lines: lines.slice(i, i + 5000) });
+    await db.insertInto('settlements').values({ business_date: D, lines: lines.length, total_fen: lines.reduce((s, l) => s + l.amount, 0) }).onConflict((oc) => oc.column('business_date').doNothing()).execute();
+    out(`[${seconds()} s] marketplace settlement for ${D}: ${lines.length} merchants credited ${formatYuanGrouped(lines.reduce((s, l) => s + l.amount, 0))} CNY`);
+  } else {
+    out(`[${seconds()} s] marketplace settlement for ${D} already received`);
+  }
+
+  // 4. post-settlement collection of everything due by today
+  const post = await runPostSettlement(ctx, D, { work: true, progress: false });
+  out(`[${seconds()} s] post-settlement batch for ${D}: run ${post.run.id} ${post.created ? `in ${post.seconds.toFixed(1)} s` : '(already done; nothing changed)'}`);
+  for (const line of formatPostSettlement(post.run.summary as PostSettlementSummary).split('\n')) out(`         ${line}`);
+
+  // 5. money arrives for some of the borrowers on hold; the hold monitor sweeps it
+  const open = await db.selectFrom('holds').innerJoin('customer_accounts', 'customer_accounts.customer_id', 'holds.customer_id')
+    .select(['customer_accounts.id as account', 'holds.amount_fen']).where('holds.status', '=', 'open').where('customer_accounts.is_primary', '=', true).orderBy('holds.customer_id').execute();
+  const arriving = open.filter((_, i) => i % 3 === 0).map((h) => ({ accountId: h.account, amount: h.amount_fen }));
+  if (arriving.length > 0 && !settled) await adminPost(platform.url, '/admin/settle', { lines: arriving });
+  const cDeps = await collectionDeps(ctx);
+  const m = await monitorHolds(cDeps, `demo:${D}`);
+  out(`[${seconds()} s] hold monitor: ${m.borrowers} borrowers on hold, ${m.debits} debits, collected ${formatYuanGrouped(m.collectedFen)} CNY, ${m.cleared} holds cleared and unblocked`);
+
+  // 6. tonight's nightly re-tagging
+  const res = await runNightlyCommand(ctx, D, { work: true, progress: true });
+  out(`[${seconds()} s] nightly eligibility for ${D}: run ${res.run.id} ${res.created ? `in ${res.seconds.toFixed(1)} s` : '(already done; nothing changed)'}`);
   out('');
-  out(`done in ${seconds()} s. Try: npx lendpay decisions --date ${opts.date} --format table | head`);
-  out(`                  npx lendpay ledger trial-balance`);
-  out(`                  npx lendpay explain M0000001 --date ${opts.date}`);
+  out(formatNightlySummary(res.run.summary as NightlySummary));
+  out('');
+
+  const holds = await sql<{ n: number; amt: number; blocked: number }>`
+    select (select count(*) from holds where status = 'open')::int8 as n, (select coalesce(sum(amount_fen), 0) from holds where status = 'open')::int8 as amt,
+           (select count(*) from outflow_blocks where blocked)::int8 as blocked
+  `.execute(db);
+  const h = holds.rows[0]!;
+  out(`end of day: ${h.n} borrowers on hold (${formatYuanGrouped(h.amt)} CNY), ${h.blocked} with every outflow blocked`);
+  const ledger = await checkLedger(db, platform.channel, ctx.config.lenderAccountId);
+  out(`trial balance: debits ${formatYuanGrouped(ledger.totalDebit)} = credits ${formatYuanGrouped(ledger.totalCredit)} over ${ledger.entries} entries — ${ledger.balanced ? 'zero' : 'NOT ZERO'}; the lender's platform account ${ledger.platform.every((p) => p.agrees) ? 'agrees with the platform' : 'DISAGREES with the platform'}`);
+  out('');
+  out(`done in ${seconds().trim()} s. Try:`);
+  out(`  npx lendpay decisions --date ${D} --format table | head`);
+  out(`  npx lendpay explain M0000001 --date ${D}`);
+  out(`  npx lendpay customer show ${results.find((r) => r.status === 'disbursed')?.customer ?? 'M0000001'}`);
+  out(`  npx lendpay ledger trial-balance`);
 }
