@@ -98,7 +98,10 @@ export async function summarisePostSettlement(db: Db | Transaction<Database>, da
   };
 }
 
-export async function workPostSettlement(boss: PgBoss, deps: PostSettlementDeps, concurrency: number): Promise<string> {
+/** deps may be made on first use (a worker that never sees a chunk never starts a platform client). */
+export async function workPostSettlement(boss: PgBoss, deps: PostSettlementDeps | (() => Promise<PostSettlementDeps>), concurrency: number): Promise<string> {
+  let made: Promise<PostSettlementDeps> | null = null;
+  const get = () => (typeof deps === 'function' ? (made ??= deps()) : Promise.resolve(deps));
   return boss.work(
     QUEUES.postSettlementChunk,
     { batchSize: 2, burstWhenBatchFull: true, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
@@ -106,7 +109,7 @@ export async function workPostSettlement(boss: PgBoss, deps: PostSettlementDeps,
       for (const job of jobs) {
         const d = job.data as { runId?: unknown; chunkNo?: unknown };
         if (!Number.isSafeInteger(d?.runId) || !Number.isSafeInteger(d?.chunkNo)) throw new LendpayError('INVALID_INPUT', `post-settlement chunk job: bad payload ${JSON.stringify(job.data)}`);
-        await runPostSettlementChunk(deps, { runId: d.runId as number, chunkNo: d.chunkNo as number });
+        await runPostSettlementChunk(await get(), { runId: d.runId as number, chunkNo: d.chunkNo as number });
       }
     },
   );

@@ -5,8 +5,14 @@
 import type { PgBoss, Job } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection.ts';
-import { saveRuleSet } from '../db/rulesets.repository.ts';
-import { loadRuleSet } from '../src/rules/load.ts';
+import { activeRuleSetForBatch } from '../src/cli/nightly.ts';
+import { startPostSettlementRun, workPostSettlement } from './post-settlement.ts';
+import { storedCollectionRules } from './evaluators.ts';
+import type { CollectionDeps } from '../src/collection/service.ts';
+import { monitorHolds } from '../src/collection/monitor.ts';
+import { reconcilePayouts, sandboxStatement } from '../src/collection/reconcile.ts';
+import { sendNotifications } from './notifications.ts';
+import type { NotificationSender } from '../src/notifications/sender.ts';
 import { parseBusinessDate, type Clock } from '../src/dates.ts';
 import { LendpayError } from '../src/errors.ts';
 import { recoverOpenAttempts, type DisburseDeps } from '../src/disbursement/disburse.ts';
@@ -20,6 +26,10 @@ import { startApi, type ApiServer, type ApiExtensions } from '../src/api/server.
 export const WORKER_QUEUES = {
   scheduleNightly: 'schedule-nightly-eligibility',
   recoverUnknown: 'recover-unknown',
+  postSettlement: 'post-settlement',
+  holdMonitor: 'hold-monitor',
+  reconciliation: 'reconciliation',
+  notifications: 'notifications-send',
 } as const;
 
 export interface WorkerDeps {
@@ -33,10 +43,14 @@ export interface WorkerDeps {
   concurrency: number;
   /** the payment platform etc., made on first use (recovery needs it, the nightly batch does not) */
   disburseDeps(): Promise<DisburseDeps>;
+  /** where notifications go; none: this worker does not send them */
+  notificationSender?: NotificationSender;
   /** null: no cron in this process (e.g. a worker that only takes chunks) */
   schedule: Schedule | null;
   /** null: no HTTP server in this process */
   http: { host: string; port: number; apiToken: string | null; stuckAfterMinutes: number; extensions?: ApiExtensions } | null;
+  /** the platform's base URL, for its statement of payouts (reconciliation) */
+  platformUrl?: () => Promise<string>;
   /** recovery only looks at attempts at least this old (a live request may still be answering) */
   recoverOlderThanMs?: number;
   /** fault injection for the crash tests: called with a named point; may kill the process */
@@ -80,13 +94,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   }, deps.concurrency);
   queues.push(QUEUES.nightlyChunk);
 
-  // A nightly tick: pin today's rule files, claim the run for the tick's date, enqueue its chunks.
+  // A nightly tick: pin the active rule version, claim the run for the tick's date, enqueue its chunks.
   await boss.work(WORKER_QUEUES.scheduleNightly, { batchSize: 1 }, async ([job]: Job<unknown>[]) => {
     const tickData = assertTick(job!.data, WORKER_QUEUES.scheduleNightly);
     const date = parseBusinessDate(tickData.businessDate);
-    const ruleSet = await loadRuleSet(deps.rulesDir);
-    await saveRuleSet(db, ruleSet.hash, 'rules', ruleSet.files);
-    const res = await startNightlyRun(db, boss, date, ruleSet.hash, deps.chunkSize);
+    const { version } = await activeRuleSetForBatch(db, deps.rulesDir, (line) => log.info(line));
+    const res = await startNightlyRun(db, boss, date, version.hash, deps.chunkSize);
     log.info({ job: 'nightly-eligibility', businessDate: date, runId: res.run.id, created: res.created, chunks: res.enqueued }, 'nightly run started');
   });
   queues.push(WORKER_QUEUES.scheduleNightly);
@@ -97,6 +110,55 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     if (r.checked > 0) log.info({ job: 'recover-unknown', ...r }, 'recovery pass');
   });
   queues.push(WORKER_QUEUES.recoverUnknown);
+
+  // Collection: post-settlement chunks, the fallback tick, the hold monitor,
+  // reconciliation and the notification outbox. The platform is made on first use.
+  const platformDeps = async () => {
+    const d = await deps.disburseDeps();
+    return { db, channel: d.channel, clock: deps.clock, lender: { accountId: d.lender.accountId } };
+  };
+  const collection = async (): Promise<CollectionDeps> => {
+    const p = await platformDeps();
+    const { version } = await activeRuleSetForBatch(db, deps.rulesDir);
+    const rules = await storedCollectionRules(db, version.hash);
+    return { ...p, collectionRules: rules.collection, notifications: rules.notifications, ruleSetHash: version.hash };
+  };
+  await ensureQueue(boss, QUEUES.postSettlementChunk, { retryLimit: 3, expireInSeconds: 600 });
+  await workPostSettlement(boss, platformDeps, deps.concurrency);
+  queues.push(QUEUES.postSettlementChunk);
+  for (const q of [WORKER_QUEUES.postSettlement, WORKER_QUEUES.holdMonitor, WORKER_QUEUES.reconciliation, WORKER_QUEUES.notifications]) {
+    await ensureQueue(boss, q, { retryLimit: 2, expireInSeconds: 900 });
+  }
+  await boss.work(WORKER_QUEUES.postSettlement, { batchSize: 1 }, async ([job]: Job<unknown>[]) => {
+    const tick = assertTick(job!.data, WORKER_QUEUES.postSettlement);
+    const date = parseBusinessDate(tick.businessDate);
+    const settled = await db.selectFrom('settlements').select('business_date').where('business_date', '=', date).executeTakeFirst();
+    if (!settled) log.warn({ job: 'post-settlement-fallback', businessDate: date }, 'no settlement event arrived by the fallback time: running the post-settlement batch anyway');
+    const { version } = await activeRuleSetForBatch(db, deps.rulesDir);
+    const res = await startPostSettlementRun(db, boss, date, version.hash, deps.chunkSize);
+    log.info({ job: 'post-settlement', businessDate: date, runId: res.run.id, created: res.created, chunks: res.enqueued, fallback: !settled }, 'post-settlement run');
+  });
+  await boss.work(WORKER_QUEUES.holdMonitor, { batchSize: 1 }, async ([job]: Job<unknown>[]) => {
+    const tick = assertTick(job!.data, WORKER_QUEUES.holdMonitor);
+    const r = await monitorHolds(await collection(), tick.slot);
+    if (r.borrowers > 0) log.info({ job: 'hold-monitor', slot: tick.slot, ...r }, 'hold monitor pass');
+  });
+  await boss.work(WORKER_QUEUES.reconciliation, { batchSize: 1 }, async ([job]: Job<unknown>[]) => {
+    assertTick(job!.data, WORKER_QUEUES.reconciliation);
+    const c = await collection();
+    const r = await reconcilePayouts(c, sandboxStatement(deps.platformUrl ? await deps.platformUrl() : ''));
+    log.info({ job: 'reconciliation', lines: r.statementLines, duplicates: r.duplicates.length, unmatched: r.unmatched }, 'reconciliation');
+  });
+  const sender = deps.notificationSender;
+  if (sender) {
+    await boss.work(WORKER_QUEUES.notifications, { batchSize: 1 }, async ([job]: Job<unknown>[]) => {
+      assertTick(job!.data, WORKER_QUEUES.notifications);
+      const n = await sendNotifications(db, sender, deps.clock.now());
+      if (n > 0) log.info({ job: 'notifications', sent: n }, 'notifications sent');
+    });
+    queues.push(WORKER_QUEUES.notifications);
+  }
+  queues.push(WORKER_QUEUES.postSettlement, WORKER_QUEUES.holdMonitor, WORKER_QUEUES.reconciliation);
 
   const schedule = deps.schedule
     ? await startSchedule({ db, boss, workerId: deps.workerId, clock: deps.clock, log }, deps.schedule)

@@ -15,6 +15,7 @@ import { loadRuleSet } from '../../src/rules/load.ts';
 import { startBoss } from '../../jobs/boss.ts';
 import { startPostSettlementRun, workPostSettlement } from '../../jobs/post-settlement.ts';
 import { getBatchRun } from '../../db/batch.repository.ts';
+import { sendNotifications } from '../../jobs/notifications.ts';
 import type { Clock, BusinessDate } from '../../src/dates.ts';
 import type { Fen } from '../../src/money.ts';
 
@@ -210,6 +211,16 @@ test('property: over random balances and dues, collected + held = due, no accoun
     for (const a of ['A', 'B', 'C']) assert.ok((await balance(`${x.g}-${a}`)) >= 0);
     assert.is(await blockedOnPlatform(x.g), held > 0, `${x.g} blocked exactly while a hold is open`);
   }
+});
+
+test('the notification outbox is handed to the sender once, every message exactly once', async () => {
+  const got: string[] = [];
+  const sender = { send: async (batch: readonly { body: string }[]) => { got.push(...batch.map((b) => b.body)); } };
+  const expected = await w.t.db.selectFrom('notifications').select(w.t.db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const [a, b] = await Promise.all([sendNotifications(w.t.db, sender, clock.now(), 7), sendNotifications(w.t.db, sender, clock.now(), 7)]);
+  assert.is(a + b, Number(expected.n));
+  assert.is(new Set(got).size <= got.length && got.length, Number(expected.n), 'two senders racing split the outbox, none twice');
+  assert.is(await sendNotifications(w.t.db, sender, clock.now()), 0);
 });
 
 test.run();

@@ -6,6 +6,8 @@ import type { Context } from '../context.ts';
 import { systemClock } from '../../dates.ts';
 import { LendpayError } from '../../errors.ts';
 import { makeLogger } from '../../api/log.ts';
+import { fileSender } from '../../notifications/sender.ts';
+import path from 'node:path';
 
 export function registerWorkerCommands(program: Command, ctx: Context): void {
   program
@@ -29,6 +31,8 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
         db, boss, log, clock: systemClock, workerId: defaultWorkerId(), rulesDir: ctx.config.rulesDir,
         chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
         disburseDeps: () => ctx.disburseDeps(), schedule,
+        platformUrl: async () => (await ctx.platform()).url,
+        notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
         http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes } : null,
         ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
       });
