@@ -110,6 +110,12 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
       const res = await runPostSettlement(ctx, date, { work: o.work, progress: true });
       if (res.run.status !== 'running') out(formatPostSettlement(res.run.summary as PostSettlementSummary));
       else out(`post-settlement ${date}: run ${res.run.id} enqueued`);
+      if (o.work) {
+        // settlement money may also cover borrowers already on hold: the monitor runs right after
+        const { monitorHolds } = await import('../../collection/monitor.ts');
+        const m = await monitorHolds(await collectionDeps(ctx), `settlement:${date}`);
+        out(`hold monitor after settlement: ${m.borrowers} borrowers on hold, collected ${formatYuanGrouped(m.collectedFen)} CNY, ${m.cleared} holds cleared`);
+      }
     });
   sandbox
     .command('withdraw')
