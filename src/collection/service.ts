@@ -103,7 +103,7 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
         for (const d of plan.debits) running.set(d.accountId, (running.get(d.accountId)! - d.amount) as Fen);
         items.push({
           loanId: loan.loanId, customerId: b.customerId, due, planned: plan.collected, held: plan.held, step: plan.step,
-          plan: { steps: opts.stepsOverride ?? decision.steps, debits: plan.debits, collected: plan.collected, held: plan.held, left: plan.left, block: plan.block, waterfall: decision.waterfall },
+          plan: { steps: opts.stepsOverride ?? decision.steps, accounts, debits: plan.debits, collected: plan.collected, held: plan.held, left: plan.left, block: plan.block, waterfall: decision.waterfall },
           facts, fired: opts.stepsOverride ? ['hold-monitor-sweep'] : decision.fired,
         });
         for (const d of plan.debits) {

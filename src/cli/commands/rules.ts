@@ -3,6 +3,10 @@
 // (refused while a test case fails); see history and diffs; roll back.
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import type { Fen } from '../../money.ts';
+import type { CollectionFacts } from '../../collection/facts.ts';
+import type { BorrowerAccount } from '../../collection/plan.ts';
+import { formatCollectionSimulation } from '../../rules/simulate-collection.ts';
 import type { Context } from '../context.ts';
 import { LendpayError } from '../../errors.ts';
 import { parseBusinessDate } from '../../dates.ts';
@@ -188,17 +192,47 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
         after: `working copy ${path.relative(process.cwd(), working.dir) || '.'} (${working.hash.slice(0, 12)})`,
         source: `the nightly batch of ${run.businessDate} (run ${run.runId})`,
       };
+      // The collection rules, on the plans of the last finished post-settlement batch.
+      const collection = await simulateLastPostSettlement(ctx, baseline.hash, working);
       if (o.json) {
-        return out(JSON.stringify(simulationJson(report, {
-          baseline: { version: baseline.version, hash: baseline.hash },
-          candidate: { dir: working.dir, hash: working.hash },
-          runId: run.runId,
-          warnings,
-        }), null, 2));
+        return out(JSON.stringify({
+          ...(simulationJson(report, {
+            baseline: { version: baseline.version, hash: baseline.hash },
+            candidate: { dir: working.dir, hash: working.hash },
+            runId: run.runId,
+            warnings,
+          }) as Record<string, unknown>),
+          collection: collection ? { source: collection.source, ...collection.report } : null,
+        }, null, 2));
       }
       for (const w of warnings) err(`warning: ${w}`);
       out(formatSimulation(report, labels));
+      if (collection) out(`\n${formatCollectionSimulation(collection.report, collection.source)}`);
     });
+}
+
+async function simulateLastPostSettlement(ctx: Context, baselineHash: string, working: { collection: import('../../collection/rules.ts').CollectionRules | null }) {
+  const { db } = await ctx.database();
+  const run = await db.selectFrom('batch_runs').select(['id', 'business_date']).where('kind', '=', 'post_settlement').where('status', '=', 'finished').orderBy('business_date', 'desc').limit(1).executeTakeFirst();
+  if (!run || !working.collection) return null;
+  const { storedCollectionRules } = await import('../../../jobs/evaluators.ts');
+  const { compileCollectionRules } = await import('../../collection/evaluate.ts');
+  const { simulateCollection } = await import('../../rules/simulate-collection.ts');
+  const before = compileCollectionRules((await storedCollectionRules(db, baselineHash)).collection);
+  const after = compileCollectionRules(working.collection);
+  async function* pages() {
+    for (let after = ''; ; ) {
+      const rows = await db.selectFrom('collection_items').select(['loan_id', 'due_fen', 'facts', 'plan']).where('business_date', '=', run!.business_date).where('loan_id', '>', after).orderBy('loan_id').limit(5000).execute();
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.loan_id;
+      yield rows.map((r) => ({
+        due: r.due_fen as Fen,
+        facts: r.facts as CollectionFacts,
+        accounts: ((r.plan as { accounts?: BorrowerAccount[] }).accounts ?? null),
+      }));
+    }
+  }
+  return { source: `the post-settlement batch of ${run.business_date} (run ${run.id})`, report: await simulateCollection(pages(), before, after) };
 }
 
 async function resolveContent(ctx: Context, ref: string): Promise<{ label: string; files: Readonly<Record<string, unknown>> }> {
