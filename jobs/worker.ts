@@ -12,6 +12,8 @@ import type { CollectionDeps } from '../src/collection/service.ts';
 import { monitorHolds } from '../src/collection/monitor.ts';
 import { reconcilePayouts, sandboxStatement } from '../src/collection/reconcile.ts';
 import { sendNotifications } from './notifications.ts';
+import { checkAlerts } from '../src/alerts/check.ts';
+import type { AlertRules } from '../src/alerts/rules.ts';
 import type { NotificationSender } from '../src/notifications/sender.ts';
 import { parseBusinessDate, type Clock } from '../src/dates.ts';
 import { LendpayError } from '../src/errors.ts';
@@ -20,7 +22,7 @@ import { QUEUES } from './boss.ts';
 import { startNightlyRun, workNightly } from './nightly.ts';
 import { makeEvaluatorCache } from './evaluators.ts';
 import { startSchedule, type RunningSchedule, type Schedule, type TickPayload } from './schedule.ts';
-import { startApi, type ApiServer, type ApiExtensions } from '../src/api/server.ts';
+import { startApi, type ApiServer, type ApiExtensions, type ApiLimits } from '../src/api/server.ts';
 
 /** Queues the worker registers itself; the schedule's other queues belong to their issues. */
 export const WORKER_QUEUES = {
@@ -30,6 +32,7 @@ export const WORKER_QUEUES = {
   holdMonitor: 'hold-monitor',
   reconciliation: 'reconciliation',
   notifications: 'notifications-send',
+  alerts: 'alerts-check',
 } as const;
 
 export interface WorkerDeps {
@@ -43,12 +46,14 @@ export interface WorkerDeps {
   concurrency: number;
   /** the payment platform etc., made on first use (recovery needs it, the nightly batch does not) */
   disburseDeps(): Promise<DisburseDeps>;
+  /** the alert rules and webhook; none: this worker does not check alerts */
+  alerts?: { rules: AlertRules; webhook: string | null };
   /** where notifications go; none: this worker does not send them */
   notificationSender?: NotificationSender;
   /** null: no cron in this process (e.g. a worker that only takes chunks) */
   schedule: Schedule | null;
   /** null: no HTTP server in this process */
-  http: { host: string; port: number; apiToken: string | null; stuckAfterMinutes: number; extensions?: ApiExtensions } | null;
+  http: { host: string; port: number; apiToken: string | null; stuckAfterMinutes: number; limits?: ApiLimits; extensions?: ApiExtensions } | null;
   /** the platform's base URL, for its statement of payouts (reconciliation) */
   platformUrl?: () => Promise<string>;
   /** recovery only looks at attempts at least this old (a live request may still be answering) */
@@ -159,6 +164,19 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     queues.push(WORKER_QUEUES.notifications);
   }
   queues.push(WORKER_QUEUES.postSettlement, WORKER_QUEUES.holdMonitor, WORKER_QUEUES.reconciliation);
+  if (deps.alerts) {
+    const alertCfg = deps.alerts;
+    await ensureQueue(boss, WORKER_QUEUES.alerts, { retryLimit: 0, expireInSeconds: 300 });
+    await boss.work(WORKER_QUEUES.alerts, { batchSize: 1 }, async ([job]: Job<unknown>[]) => {
+      assertTick(job!.data, WORKER_QUEUES.alerts);
+      const r = await checkAlerts({
+        db, rules: alertCfg.rules, now: deps.clock.now(), webhook: alertCfg.webhook,
+        log: (a) => log.warn({ alert: { id: a.id, rule: a.rule, kind: a.kind, severity: a.severity, subject: a.subject, orderId: a.orderId } }, a.message),
+      });
+      if (r.resolved > 0) log.info({ job: 'alerts', resolved: r.resolved, open: r.open }, 'alerts resolved');
+    });
+    queues.push(WORKER_QUEUES.alerts);
+  }
 
   const schedule = deps.schedule
     ? await startSchedule({ db, boss, workerId: deps.workerId, clock: deps.clock, log }, deps.schedule)
@@ -166,7 +184,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const api = deps.http
     ? await startApi({
       db, log, clock: deps.clock, host: deps.http.host, port: deps.http.port, apiToken: deps.http.apiToken,
-      stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
+      stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
     })
     : null;
   log.info({ workerId: deps.workerId, queues, schedule: schedule?.active.map((j) => j.name) ?? [], api: api?.url ?? null }, 'worker started');

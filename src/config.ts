@@ -32,6 +32,14 @@ export interface Config {
   readonly scheduleFile: string;
   /** an order submitted/unknown longer than this is "stuck" on the dashboard and in /metrics */
   readonly stuckAfterMinutes: number;
+  /** API writes allowed per minute per bearer token (per client address without a valid one); more: 429 */
+  readonly apiWritesPerMinute: number;
+  /** the largest request body the API reads, in bytes; larger: 413 */
+  readonly apiBodyLimitBytes: number;
+  /** the CLI prints the stack trace of an unexpected error (never by default) */
+  readonly debug: boolean;
+  /** where new alerts are POSTed as JSON; null: stored, logged and shown only */
+  readonly alertWebhook: string | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -59,6 +67,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiToken: tokenVar(env, 'LENDPAY_API_TOKEN'),
     scheduleFile: path.resolve(cwd, env['LENDPAY_SCHEDULE_FILE'] || 'jobs/schedule.json'),
     stuckAfterMinutes: intVar(env, 'LENDPAY_STUCK_AFTER_MINUTES', 10, 1, 10_000),
+    alertWebhook: urlVar(env, 'LENDPAY_ALERT_WEBHOOK'),
+    apiWritesPerMinute: intVar(env, 'LENDPAY_API_WRITES_PER_MINUTE', 600, 1, 1_000_000),
+    apiBodyLimitBytes: intVar(env, 'LENDPAY_API_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    debug: boolVar(env, 'LENDPAY_DEBUG'),
   });
 }
 

@@ -13,6 +13,8 @@ export function parseBusinessDate(text: unknown, field = 'date'): BusinessDate {
   }
   const dt = DateTime.fromISO(text, { zone: ZONE });
   if (!dt.isValid) throw new LendpayError('INVALID_DATE', `${field}: ${text} is not a calendar date`);
+  // Postgres has no year 0 (it failed there, with a stack trace, before this check)
+  if (text < '1900') throw new LendpayError('INVALID_DATE', `${field}: ${text} is not a plausible business date (1900 or later)`);
   return text as BusinessDate;
 }
 

@@ -2,15 +2,21 @@
 // in any bundler: add each new numbered file here.
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.ts';
+import * as m0009 from './0009_alert_rules.ts';
 import * as m0003 from './0003_loans_orders_ledger.ts';
 import * as m0006 from './0006_api.ts';
 import * as m0004 from './0004_collection.ts';
 import * as m0005 from './0005_rule_versions.ts';
+import * as m0007 from './0007_escalation.ts';
+import * as m0008 from './0008_audit.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0009_alert_rules': m0009,
   '0003_loans_orders_ledger': m0003,
   '0006_api': m0006,
   '0004_collection': m0004,
   '0005_rule_versions': m0005,
+  '0007_escalation': m0007,
+  '0008_audit': m0008,
 };

@@ -6,6 +6,9 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export const REDACT = [
   'req.headers.authorization', 'headers.authorization', 'authorization', 'token', 'apiToken', '*.token', '*.apiToken',
   'name', '*.name', 'cardNumber', '*.cardNumber', 'body', '*.body',
+  // personal and ID data by the names they travel under (pino's wildcards reach one level)
+  'card_number', '*.card_number', 'idNumber', '*.idNumber', 'id_number', '*.id_number', 'idCard', '*.idCard',
+  'realName', '*.realName', 'real_name', '*.real_name', 'phone', '*.phone', 'mobile', '*.mobile',
 ];
 
 export function makeLogger(level: string, destination?: DestinationStream): Logger {

@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/connection.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from '../../db/api.repository.ts';
@@ -45,8 +46,24 @@ export interface ApiDeps {
   apiToken: string | null;
   stuckAfterMinutes: number;
   disburseDeps(): Promise<DisburseDeps>;
+  /** defaults: DEFAULT_LIMITS */
+  limits?: ApiLimits;
   extensions?: ApiExtensions;
 }
+
+export interface ApiLimits {
+  /** writes (routes with `auth`) per minute per bearer token, or per client address without a valid one */
+  writesPerMinute: number;
+  /** request bodies larger than this are refused with 413 before they are parsed */
+  bodyLimitBytes: number;
+}
+
+/** Methods that change nothing; every other method needs the bearer token. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export const DEFAULT_LIMITS: ApiLimits = { writesPerMinute: 600, bodyLimitBytes: 256 * 1024 };
+/** Headers larger than this are refused (431) by Node before any route sees them. */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -55,11 +72,53 @@ export interface ApiServer {
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const limits = deps.limits ?? DEFAULT_LIMITS;
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
     // Amounts are yuan strings and ids are strings: nothing is coerced, nothing silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
-    bodyLimit: 256 * 1024,
+    bodyLimit: limits.bodyLimitBytes,
+    routerOptions: { maxParamLength: 256 },
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+  });
+
+  // Registered before the token check so that guessing tokens is rate limited too:
+  // a request with the right token counts against that token, any other against its
+  // address. Reads (no `auth`) are not limited here.
+  await app.register(rateLimit, {
+    global: true,
+    max: limits.writesPerMinute,
+    timeWindow: 60_000,
+    allowList: (req) => !req.routeOptions.config.auth,
+    keyGenerator: (req) => (tokenMatches(deps.apiToken, req.headers.authorization) ? 'token' : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429, code: 'RATE_LIMITED', error: 'RATE_LIMITED',
+      message: `more than ${ctx.max} writes a minute; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+    }),
+  });
+
+  // The token check, as a route hook added after the rate limiter's (onRoute hooks run
+  // in registration order), so that a wrong token still counts against the limit.
+  const checkToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!tokenMatches(deps.apiToken, request.headers.authorization)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: 'UNAUTHORIZED',
+        message: deps.apiToken === null ? 'this server has no API token configured (LENDPAY_API_TOKEN); writes are refused' : 'missing or wrong bearer token',
+      });
+    }
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.auth) return;
+    route.onRequest = [...([] as unknown[]).concat(route.onRequest ?? []), checkToken] as NonNullable<typeof route.onRequest>;
+  });
+
+  // Fail closed: a route that changes anything must take the token. A new write route
+  // without `config: { auth: true }` stops the server from starting, not a review.
+  app.addHook('onRoute', (route) => {
+    const methods = ([] as string[]).concat(route.method);
+    if (methods.some((m) => !SAFE_METHODS.has(m.toUpperCase())) && !route.config?.auth) {
+      throw new Error(`${methods.join(',')} ${route.url}: a write route must set config.auth (bearer token)`);
+    }
   });
 
   await app.register(swagger, {
@@ -68,16 +127,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       info: { title: 'lendpay', version: '1', description: 'Eligibility, disbursement and the state of loans, orders and customers, for the loan business system. Amounts are yuan strings with two decimals.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
-  });
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.routeOptions.config.auth) return;
-    if (!tokenMatches(deps.apiToken, request.headers.authorization)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({
-        error: 'UNAUTHORIZED',
-        message: deps.apiToken === null ? 'this server has no API token configured (LENDPAY_API_TOKEN); writes are refused' : 'missing or wrong bearer token',
-      });
-    }
   });
 
   app.addHook('preHandler', async (request, reply) => {
@@ -162,7 +211,7 @@ export function fieldPath(context: string, instancePath: string, params: Record<
   return parts.join('.');
 }
 
-function tokenMatches(expected: string | null, header: string | undefined): boolean {
+export function tokenMatches(expected: string | null, header: string | undefined): boolean {
   if (expected === null || !header) return false;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return false;

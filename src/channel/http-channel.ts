@@ -123,11 +123,27 @@ export function createHttpChannel(opts: HttpChannelOptions): PaymentChannel {
     },
     freezeOutflow: (customerId) => freeze(customerId, true),
     unfreezeOutflow: (customerId) => freeze(customerId, false),
+    async setOutflowBlocks(changes) {
+      const out: FreezeResult[] = [];
+      for (let i = 0; i < changes.length; i += MAX_BATCH) {
+        const chunk = changes.slice(i, i + MAX_BATCH);
+        const { body } = await read('POST', '/v1/customers/outflow/batch', { changes: chunk });
+        const results = (body as { results?: unknown }).results;
+        if (!Array.isArray(results) || results.length !== chunk.length) throw new LendpayError('CHANNEL_REJECTED', `/v1/customers/outflow/batch: expected ${chunk.length} results in the answer`);
+        chunk.forEach((c, j) => {
+          const r = results[j] as { customerId?: unknown; frozenOutflow?: unknown; accounts?: unknown };
+          if (r?.customerId !== c.customerId) throw new LendpayError('CHANNEL_REJECTED', `/v1/customers/outflow/batch: answer out of order at ${j}`);
+          out.push({ customerId: c.customerId, frozenOutflow: r.frozenOutflow === true, accounts: Number(r.accounts) });
+        });
+      }
+      return out;
+    },
     async query(requestId) {
       const [r] = await queryMany([requestId]);
       return r!;
     },
     queryMany,
+    resend: ({ op, ...req }) => money(`/v1/${op}?resend=1`, req),
   };
 }
 

@@ -100,6 +100,28 @@ export interface PaymentChannel {
   balances(accountIds: readonly AccountId[]): Promise<BalanceResult[]>;
   freezeOutflow(customerId: CustomerId): Promise<FreezeResult>;
   unfreezeOutflow(customerId: CustomerId): Promise<FreezeResult>;
+  /**
+   * Many freezes and unfreezes in one call (at most MAX_BATCH customers, each once),
+   * answered in request order; a customer without accounts answers `accounts: 0`.
+   * Optional: a platform without it gets one freeze/unfreeze call per customer.
+   */
+  setOutflowBlocks?(changes: readonly { customerId: CustomerId; frozenOutflow: boolean }[]): Promise<FreezeResult[]>;
   query(requestId: RequestId): Promise<QueryResult>;
   queryMany(requestIds: readonly RequestId[]): Promise<QueryResult[]>;
+  /**
+   * The platform's own resend (escalation level 1): the same request, under the SAME
+   * id, sent again to the bank channel. Only a request the platform recorded as failed
+   * with a resendable code (CHANNEL_UNAVAILABLE) is tried again; any other request id
+   * answers its first outcome, as a plain repeat would. Optional: a platform without
+   * it answers the recorded outcome.
+   */
+  resend?(req: ResendRequest): Promise<ChannelOutcome>;
 }
+
+export type ResendRequest =
+  | ({ op: 'collect' } & CollectRequest)
+  | ({ op: 'payout' } & PayoutRequest)
+  | ({ op: 'debit' } & DebitRequest);
+
+/** Failures the platform itself may resend under the same request id. */
+export const RESENDABLE_CODES: readonly FailureCode[] = ['CHANNEL_UNAVAILABLE'];

@@ -14,6 +14,9 @@ import { registerRulesCommands } from './commands/rules.ts';
 import { registerDecisionsCommand } from './commands/decisions.ts';
 import { registerWorkerCommands } from './commands/worker.ts';
 import { registerCollectionCommands } from './commands/collection.ts';
+import { registerOpsCommands } from './commands/ops.ts';
+import { registerAlertCommands } from './commands/alerts.ts';
+import { registerHoldsAdminCommands } from './commands/holds-admin.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 
 const ctx: Context = createContext();
@@ -83,7 +86,7 @@ program
   .command('generate')
   .description('write a seeded synthetic population as JSON lines')
   .requiredOption('--out <file>', 'output file')
-  .option('--size <n>', 'customers', (v) => positiveInt(v, '--size'), 10_000)
+  .option('--size <n>', 'customers', (v) => positiveInt(v, '--size', MAX_POPULATION), 10_000)
   .option('--seed <n>', 'seed', (v) => positiveInt(v, '--seed'), 42)
   .addOption(dateOption())
   .action(async (o: { out: string; size: number; seed: number; date?: string }) => {
@@ -223,7 +226,7 @@ sandbox
 program
   .command('demo')
   .description('a seeded population through the nightly batch, on the embedded default')
-  .option('--size <n>', 'customers', (v) => positiveInt(v, '--size'), 10_000)
+  .option('--size <n>', 'customers', (v) => positiveInt(v, '--size', MAX_POPULATION), 10_000)
   .option('--seed <n>', 'seed', (v) => positiveInt(v, '--seed'), 42)
   .option('--loans <n>', 'loans to disburse', (v) => positiveIntOrZero(v, '--loans'), 500)
   .addOption(dateOption())
@@ -232,11 +235,15 @@ program
     await runDemo(ctx, { size: o.size, seed: o.seed, loans: o.loans, date: parseBusinessDate(o.date ?? businessDateAt(systemClock.now())) }, out);
   });
 
-function positiveInt(v: string, name: string): number {
+function positiveInt(v: string, name: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new LendpayError('INVALID_INPUT', `${name}: expected a positive whole number, got "${v}"`);
+  if (n > max) throw new LendpayError('INVALID_INPUT', `${name}: at most ${max.toLocaleString('en')}, got ${v}`);
   return n;
 }
+
+/** A population this size is generated in minutes; more would run for hours and then run out of memory. */
+const MAX_POPULATION = 10_000_000;
 
 function positiveIntOrZero(v: string, name: string): number {
   const n = Number(v);
@@ -265,6 +272,9 @@ function redact(url: string): string {
 
 // after the built-in groups (batch, sandbox) exist: it adds subcommands to them
 registerCollectionCommands(program, ctx);
+registerOpsCommands(program, ctx);
+registerAlertCommands(program, ctx);
+registerHoldsAdminCommands(program, ctx);
 
 async function main(): Promise<number> {
   try {
@@ -277,7 +287,12 @@ async function main(): Promise<number> {
       for (const d of err.details) process.stderr.write(`  ${d}\n`);
       return 1;
     }
-    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // Not a LendpayError: a bug or a failure nothing anticipated. Say what it was in
+    // one line; the stack only when asked for (LENDPAY_DEBUG=1), never by default.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`error: unexpected failure: ${message}\n`);
+    if (ctx.config.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    else process.stderr.write('  (set LENDPAY_DEBUG=1 for the stack trace)\n');
     return 1;
   } finally {
     await ctx.close().catch(() => {});

@@ -5,6 +5,7 @@
 import { openHoldCustomers } from '../../db/collection.repository.ts';
 import { collectBorrowers, syncBlocks, type ChunkReport, type CollectionDeps } from './service.ts';
 import type { Step } from './rules.ts';
+import { verifyBlocks } from './blocks.ts';
 
 const SWEEP: readonly Step[] = [{ step: 'hold', sweep: true, order: 'primary_then_largest' }];
 
@@ -14,10 +15,12 @@ export interface MonitorReport {
   cleared: number;
   unblocked: number;
   debits: number;
+  /** borrowers with an open hold found unblocked on the platform and frozen again */
+  refrozen: number;
 }
 
 export async function monitorHolds(deps: CollectionDeps, slot: string, pageSize = 1000): Promise<MonitorReport> {
-  const report: MonitorReport = { borrowers: 0, collectedFen: 0, cleared: 0, unblocked: 0, debits: 0 };
+  const report: MonitorReport = { borrowers: 0, collectedFen: 0, cleared: 0, unblocked: 0, debits: 0, refrozen: 0 };
   for (let after = ''; ; ) {
     const ids = await openHoldCustomers(deps.db, after, pageSize);
     if (ids.length === 0) break;
@@ -40,5 +43,7 @@ export async function monitorHolds(deps: CollectionDeps, slot: string, pageSize 
   // mend any block left behind by a crash between a hold's change and the platform call
   const mended = await syncBlocks(deps);
   report.unblocked += mended.unblocked;
+  // and re-freeze any open hold's borrower whose platform block was lifted behind our back
+  report.refrozen = (await verifyBlocks(deps)).refrozen.length;
   return report;
 }

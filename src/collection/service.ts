@@ -6,7 +6,7 @@
 // transaction); derive the holds and make the platform's outflow block match them.
 import type { Db } from '../../db/connection.ts';
 import {
-  applyCollectionOutcomes, blockMismatches, createDebitAttempts, insertCollectionItems, loadDueBorrowers, lockCustomers, recordBlock, syncHolds,
+  applyCollectionOutcomes, blockMismatches, chunkPlanner, collectionPhases, createDebitAttempts, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, syncHolds,
   type DebitIntent, type DebitResult, type DueBorrower, type HoldChange, type ItemRecord, type SubmittedDebit,
 } from '../../db/collection.repository.ts';
 import type { PaymentChannel, BalanceResult } from '../channel/types.ts';
@@ -68,23 +68,32 @@ export interface CollectOptions {
   loanKinds?: readonly ('loan' | 'recovery')[];
 }
 
+export { collectionPhases };
+
 export async function collectBorrowers(deps: CollectionDeps, selection: BorrowerSelection, opts: CollectOptions): Promise<ChunkReport> {
+  let t = performance.now();
   const report: ChunkReport = {
     borrowers: 0, loans: 0, due: 0 as Fen, planned: 0 as Fen, collected: 0 as Fen, held: 0 as Fen, byStep: {},
     debits: { sent: 0, succeeded: 0, failed: 0, unknown: 0 }, holds: { opened: 0, cleared: 0 }, blocks: { blocked: 0, unblocked: 0 },
   };
   const first = await loadDueBorrowers(deps.db, opts.date, selection);
+  t = lap('load', t);
   if (first.length === 0) return report;
   const balances = await bulkBalances(deps.channel, first.flatMap((b) => b.accounts.map((a) => a.id)));
+  t = lap('balances-http', t);
   const evaluate = evaluatorFor(deps.collectionRules);
   const now = deps.clock.now();
   let waterfall: WaterfallOrder = 'oldest_first_interest_first';
 
   const submitted = await deps.db.transaction().execute(async (trx) => {
+    await chunkPlanner(trx);
     const ids = first.map((b) => b.customerId);
+    let tt = performance.now();
     await lockCustomers(trx, ids);
+    tt = lap('plan:lock', tt);
     // read again under the locks: another planner may have collected or sent meanwhile
     const borrowers = await loadDueBorrowers(trx, opts.date, { ids });
+    tt = lap('plan:reload', tt);
     const items: ItemRecord[] = [];
     const intents: DebitIntent[] = [];
     for (const b of borrowers) {
@@ -111,6 +120,7 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
         }
       }
     }
+    tt = lap('plan:rules+planner', tt);
     // the batch's record of each plan; a re-run finds it and sends nothing again
     const fresh = opts.purpose === 'collect.batch'
       ? await insertCollectionItems(trx, opts.date, opts.runId, deps.ruleSetHash, items)
@@ -125,12 +135,18 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
       s.loans++;
       s.amount += i.planned;
     }
-    return createDebitAttempts(trx, intents.filter((x) => fresh.has(x.loanId)), deps.lender.accountId, now);
+    tt = lap('plan:insert-items', tt);
+    const sub = await createDebitAttempts(trx, intents.filter((x) => fresh.has(x.loanId)), deps.lender.accountId, now);
+    lap('plan:orders+attempts', tt);
+    return sub;
   });
+  t = lap('plan+intents-tx', t);
 
   const results = await sendDebits(deps.channel, submitted, deps.lender.accountId);
+  t = lap('debit-http', t);
   report.debits.sent = submitted.length;
   const applied = await applyCollectionOutcomes(deps.db, results, outcomeContext(deps, waterfall));
+  t = lap('outcomes-tx', t);
   report.debits.succeeded = applied.succeeded;
   report.debits.failed = applied.failed;
   report.debits.unknown = applied.unknown;
@@ -200,8 +216,11 @@ export async function settleHolds(
   asOf: string | null,
   clearedBy = 'collection',
 ): Promise<{ changes: HoldChange[]; holds: { opened: number; cleared: number }; blocks: { blocked: number; unblocked: number } }> {
+  let t = performance.now();
   const changes = await syncHolds(deps.db, customerIds, asOf, deps.clock.now(), clearedBy);
+  t = lap('holds', t);
   const blocks = await syncBlocks(deps, customerIds);
+  lap('blocks', t);
   return {
     changes,
     holds: { opened: changes.filter((c) => c.event === 'opened').length, cleared: changes.filter((c) => c.event === 'cleared').length },
@@ -215,12 +234,36 @@ export async function settleHolds(
  */
 export async function syncBlocks(deps: Pick<CollectionDeps, 'db' | 'channel' | 'clock'>, customerIds?: readonly string[]): Promise<{ blocked: number; unblocked: number }> {
   const out = { blocked: 0, unblocked: 0 };
-  for (const m of await blockMismatches(deps.db, customerIds)) {
-    if (m.shouldBlock) await deps.channel.freezeOutflow(m.customerId);
-    else await deps.channel.unfreezeOutflow(m.customerId);
-    await recordBlock(deps.db, m.customerId, m.shouldBlock, deps.clock.now());
-    if (m.shouldBlock) out.blocked++;
-    else out.unblocked++;
+  const mismatches = await blockMismatches(deps.db, customerIds);
+  const channel = deps.channel;
+  for (let i = 0; i < mismatches.length; i += MAX_BATCH) {
+    const slice = mismatches.slice(i, i + MAX_BATCH);
+    let done: { customerId: string; blocked: boolean }[];
+    const missing: string[] = [];
+    if (channel.setOutflowBlocks) {
+      // one platform call per 1,000 borrowers, then one statement to record them
+      const res = await channel.setOutflowBlocks(slice.map((m) => ({ customerId: m.customerId, frozenOutflow: m.shouldBlock })));
+      done = [];
+      slice.forEach((m, j) => {
+        if (res[j]!.accounts > 0) done.push({ customerId: m.customerId, blocked: m.shouldBlock });
+        else missing.push(m.customerId);
+      });
+    } else {
+      done = [];
+      for (const m of slice) {
+        if (m.shouldBlock) await channel.freezeOutflow(m.customerId);
+        else await channel.unfreezeOutflow(m.customerId);
+        done.push({ customerId: m.customerId, blocked: m.shouldBlock });
+      }
+    }
+    await recordBlocks(deps.db, done, deps.clock.now());
+    for (const d of done) {
+      if (d.blocked) out.blocked++;
+      else out.unblocked++;
+    }
+    if (missing.length > 0) {
+      throw new LendpayError('CHANNEL_REJECTED', `payment platform: no accounts to ${slice.find((m) => m.customerId === missing[0])!.shouldBlock ? 'freeze' : 'unfreeze'} for customer ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`);
+    }
   }
   return out;
 }

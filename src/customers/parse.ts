@@ -70,7 +70,7 @@ function whitelistOf(value: unknown): Whitelist {
   const reason = text(o.reason, 'whitelist.reason');
   let expiresOn: BusinessDate | null = null;
   if (o.expiresOn !== undefined && o.expiresOn !== null) {
-    expiresOn = rethrow('whitelist.expiresOn', () => parseBusinessDate(o.expiresOn, 'whitelist.expiresOn'));
+    expiresOn = rethrow('whitelist.expiresOn', () => parseBusinessDate(shownOr(o.expiresOn, 'whitelist.expiresOn'), 'whitelist.expiresOn'));
     plausibleYear(expiresOn, 'whitelist.expiresOn');
   }
   return { limit, reason, expiresOn };
@@ -117,7 +117,10 @@ function cardsOf(value: unknown): CustomerBankCard[] {
 function flowsOf(value: unknown): Map<Month, Fen> {
   const o = object(value, 'monthlyFlow', 'expected an object {"YYYY-MM": "yuan", ...}');
   const out = new Map<Month, Fen>();
+  let i = 0;
   for (const [key, text] of Object.entries(o)) {
+    i++;
+    if (!SHOWABLE.test(key)) throw new FieldError(`monthlyFlow (key ${i})`, `expected a month YYYY-MM, got ${described(key)}`);
     const path = `monthlyFlow.${key}`;
     const month = rethrow(path, () => parseMonth(key, path));
     plausibleYear(month, path);
@@ -140,15 +143,32 @@ function array(value: unknown, field: string): unknown[] {
 
 function onlyKeys(o: Json, allowed: readonly string[], prefix: string): void {
   for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) throw new FieldError(`${prefix}${key}`, `unknown key (expected one of ${allowed.join(', ')})`);
+    if (!allowed.includes(key)) {
+      const shown = /^[A-Za-z0-9_]{1,40}$/.test(key) ? key : `(key ${Object.keys(o).indexOf(key) + 1})`;
+      throw new FieldError(`${prefix}${shown}`, `unknown key (expected one of ${allowed.join(', ')})`);
+    }
   }
 }
 
 function identifier(value: unknown, field: string): string {
   if (typeof value !== 'string' || !ID.test(value)) {
-    throw new FieldError(field, `expected 1-64 letters, digits, "_" or "-", got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 70)) : kind(value)}`);
+    throw new FieldError(field, `expected 1-64 letters, digits, "_" or "-", got ${typeof value === 'string' ? described(value) : kind(value)}`);
   }
   return value;
+}
+
+/**
+ * A bad string value is shown only when it cannot be personal data (a shifted column
+ * can put a name into an id or amount field): short, and made of digits, signs and
+ * date/amount punctuation or a lowercase code word. Otherwise its length and the
+ * first character that is not allowed.
+ */
+const SHOWABLE = /^(?:[0-9.+\-eE, :]{0,24}|[a-z_]{1,24})$/;
+function described(value: string): string {
+  if (SHOWABLE.test(value)) return JSON.stringify(value);
+  const bad = [...value].findIndex((ch) => !/[A-Za-z0-9_-]/.test(ch));
+  const at = bad < 0 ? '' : `, ${JSON.stringify([...value][bad]).slice(0, 12)} at character ${bad + 1}`;
+  return `a string of ${value.length} characters${at} (not shown: it may hold personal data)`;
 }
 
 /** Postgres refuses NUL in text: catch it here, with the field, not as a database error. */
@@ -159,6 +179,12 @@ function text(value: unknown, field: string): string {
   return value;
 }
 
+/** A string a date parser would echo, checked first so that the echo is never personal data. */
+function shownOr(value: unknown, field: string): unknown {
+  if (typeof value === 'string' && !SHOWABLE.test(value)) throw new FieldError(field, `expected a date YYYY-MM-DD, got ${described(value)}`);
+  return value;
+}
+
 /** Postgres has no year 0; nothing lendpay imports is from before 1900 or after 9999. */
 function plausibleYear(date: string, field: string): void {
   if (date.slice(0, 4) < '1900') throw new FieldError(field, `${date} is not a plausible date`);
@@ -166,12 +192,19 @@ function plausibleYear(date: string, field: string): void {
 
 function oneOf<T extends string>(value: unknown, values: readonly T[], field: string): T {
   if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
-    throw new FieldError(field, `expected one of ${values.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : kind(value)}`);
+    throw new FieldError(field, `expected one of ${values.join(', ')}, got ${typeof value === 'string' ? described(value) : kind(value)}`);
   }
   return value as T;
 }
 
 function amount(value: unknown, field: string): Fen {
+  if (typeof value === 'string' && !SHOWABLE.test(value)) {
+    try {
+      return parseYuan(value, field);
+    } catch {
+      throw new FieldError(field, `${described(value)} is not a yuan amount (digits, at most two decimals, not negative)`);
+    }
+  }
   return rethrow(field, () => parseYuan(value, field));
 }
 

@@ -33,6 +33,12 @@ export interface DisburseDeps {
   pricing: PricingRules;
   /** fault injection: called at named points between the channel call and its record */
   crashPoint?: (point: string) => void;
+  /**
+   * Escalation (src/escalation/service.ts): asked about a failed funding or payout
+   * order instead of failing the loan at once. 'retry': a step was carried out, look
+   * again; 'wait': later, or a person decides; 'final': the loan fails.
+   */
+  escalation?: { onFailed(order: Order): Promise<'retry' | 'wait' | 'final'> } | undefined;
 }
 
 export interface ApplyInput {
@@ -138,23 +144,27 @@ async function settleOrWait(deps: DisburseDeps, loanId: string): Promise<Loan> {
  * number of times: only one caller can begin an attempt on an order.
  */
 export async function driveLoan(deps: DisburseDeps, loanId: string): Promise<Loan> {
-  for (let step = 0; step < 8; step++) {
+  for (let step = 0; step < 16; step++) {
     const loan = await getLoan(deps.db, loanId);
     if (!loan) throw new LendpayError('NOT_FOUND', `no loan ${loanId}`);
     if (loan.status !== 'disbursing') return loan;
     const orders = await ordersOfLoan(deps.db, loanId);
-    const fund = orders.find((o) => o.purpose === 'disburse.fund' || o.purpose === 'disburse.topup');
+    // the latest order of a leg: a voided one is replaced by its reissue (escalation level 3)
+    const fund = orders.findLast((o) => o.purpose === 'disburse.fund' || o.purpose === 'disburse.topup');
     if (!fund) throw new LendpayError('NOT_FOUND', `loan ${loanId} has no funding order`);
     if (fund.status === 'created') {
       await sendOrder(deps, fund);
       continue;
     }
     if (fund.status === 'failed' || fund.status === 'voided') {
+      const next = fund.status === 'failed' && deps.escalation ? await deps.escalation.onFailed(fund) : 'final';
+      if (next === 'retry') continue;
+      if (next === 'wait') return loan;
       await setLoanStatus(deps.db, loanId, 'failed');
       continue;
     }
     if (fund.status !== 'succeeded') return loan; // in flight or unknown: recovery resolves it
-    let payout = orders.find((o) => o.purpose === 'disburse.payout');
+    let payout = orders.findLast((o) => o.purpose === 'disburse.payout');
     if (!payout) {
       payout = await createOrder(deps.db, {
         idempotencyKey: `disburse:${loanId}:payout`,
@@ -171,12 +181,17 @@ export async function driveLoan(deps: DisburseDeps, loanId: string): Promise<Loa
       continue;
     }
     if (payout.status === 'failed' || payout.status === 'voided') {
+      const next = payout.status === 'failed' && deps.escalation ? await deps.escalation.onFailed(payout) : 'final';
+      if (next === 'retry') continue;
+      if (next === 'wait') return loan;
       await setLoanStatus(deps.db, loanId, 'failed');
       continue;
     }
     if (payout.status !== 'succeeded') return loan;
     const acceptedAt = (await attemptsOf(deps.db, payout.id)).find((a) => a.status === 'succeeded')?.resolvedAt ?? deps.clock.now();
-    await setLoanStatus(deps.db, loanId, 'disbursed', payoutArrival(deps.calendar, acceptedAt, loan.rail).arrivesAt);
+    // a reissued payout may go to another rail than the loan asked for
+    const rail = payout.destinationRef.startsWith('card:') ? 'card' : 'balance';
+    await setLoanStatus(deps.db, loanId, 'disbursed', payoutArrival(deps.calendar, acceptedAt, rail).arrivesAt);
   }
   return (await getLoan(deps.db, loanId))!;
 }

@@ -9,9 +9,11 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { LendpayError } from '../errors.ts';
 import { parseEligibilityRules, type EligibilityRules, type ParseResult } from '../eligibility/rules.ts';
 import { parseCalendarRules, type Calendar } from '../calendar/calendar.ts';
+import { parseAlertRules, type AlertRules } from '../alerts/rules.ts';
 import { parsePricingRules, type PricingRules } from '../loans/pricing.ts';
 import { parseCollectionRules, type CollectionRules } from '../collection/rules.ts';
 import { parseNotificationTemplates, type NotificationTemplates } from '../notifications/templates.ts';
+import { parseEscalationRules, type EscalationRules } from '../escalation/rules.ts';
 
 export interface RuleSet {
   /** sha256 hex of the canonical JSON of every rule file, sorted by file name */
@@ -26,6 +28,10 @@ export interface RuleSet {
   readonly collection: CollectionRules | null;
   /** customer message templates; null when the directory has no notifications.json */
   readonly notifications: NotificationTemplates | null;
+  /** what raises an alert */
+  readonly alerts: AlertRules | null;
+  /** the query ladder, error-code table and escalation steps; null when the directory has no escalation.json */
+  readonly escalation: EscalationRules | null;
   /** the parsed rule files that make up the hash, by file name */
   readonly files: Readonly<Record<string, unknown>>;
 }
@@ -52,6 +58,8 @@ const KINDS = {
   pricing: { file: 'pricing.json', schema: 'pricing.schema.json', required: false, parse: parsePricingRules },
   collection: { file: 'collection.json', schema: 'collection.schema.json', required: false, parse: parseCollectionRules },
   notifications: { file: 'notifications.json', schema: 'notifications.schema.json', required: false, parse: parseNotificationTemplates },
+  alerts: { file: 'alerts.json', schema: 'alerts.schema.json', required: false, parse: parseAlertRules },
+  escalation: { file: 'escalation.json', schema: 'escalation.schema.json', required: false, parse: parseEscalationRules },
 } as const satisfies Record<string, RuleFileKind<unknown>>;
 type KindName = keyof typeof KINDS;
 
@@ -105,6 +113,25 @@ export function parseJsonText(text: string, file: string): { json?: unknown; err
   }
 }
 
+/**
+ * Rule files are read by recursive code (the parsers, Ajv, canonicalJson): a file
+ * nested deeper than any rule needs is refused here, before it can overflow the stack.
+ */
+export const MAX_RULE_DEPTH = 64;
+
+/** The JSON path of the first node deeper than `max`, or null. Iterative: safe at any depth. */
+export function tooDeep(value: unknown, max = MAX_RULE_DEPTH): string | null {
+  const stack: [unknown, string, number][] = [[value, '$', 0]];
+  while (stack.length > 0) {
+    const [v, at, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return at;
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, `${at}[${i}]`, depth + 1]));
+    else for (const [k, x] of Object.entries(v)) stack.push([x, /^[A-Za-z_$][\w$]*$/.test(k) ? `${at}.${k}` : `${at}[${JSON.stringify(k)}]`, depth + 1]);
+  }
+  return null;
+}
+
 function jsonPath(pointer: string): string {
   let out = '$';
   for (const raw of pointer.split('/').slice(1)) {
@@ -112,6 +139,15 @@ function jsonPath(pointer: string): string {
     out += /^\d+$/.test(seg) ? `[${seg}]` : /^[A-Za-z_$][\w$]*$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`;
   }
   return out;
+}
+
+/** Problems listed per file; past that, one line says how many more there are. */
+export const MAX_PROBLEMS_PER_FILE = 100;
+
+function pushCapped(into: string[], lines: readonly string[], file: string): void {
+  const n = Math.min(lines.length, MAX_PROBLEMS_PER_FILE);
+  for (let i = 0; i < n; i++) into.push(lines[i]!);
+  if (lines.length > n) into.push(`${file}: $: ${lines.length - n} more problems not listed`);
 }
 
 interface Checked {
@@ -150,17 +186,23 @@ async function check(dir: string): Promise<Checked> {
       errors.push(parsed.error);
       continue;
     }
+    const deep = tooDeep(parsed.json);
+    if (deep !== null) {
+      errors.push(`${lbl}: ${deep.length > 200 ? `${deep.slice(0, 200)}…` : deep}: nested more than ${MAX_RULE_DEPTH} levels deep`);
+      continue;
+    }
     const res = kind.parse(parsed.json, lbl);
-    warnings.push(...res.warnings);
+    // not push(...list): a file with 300,000 bad items would overflow the argument stack
+    pushCapped(warnings, res.warnings, lbl);
     if (res.errors.length > 0) {
-      errors.push(...res.errors);
+      pushCapped(errors, res.errors, lbl);
       continue;
     }
     // The code checks everything the schema does, with better messages; the schema
     // still runs so that it cannot drift from what the loader accepts.
     const validate = await schemaValidator(kind.schema);
     if (!validate(parsed.json)) {
-      for (const err of validate.errors ?? []) errors.push(`${lbl}: ${jsonPath(err.instancePath)}: ${err.message ?? 'invalid'} (schema ${kind.schema})`);
+      pushCapped(errors, (validate.errors ?? []).map((err) => `${lbl}: ${jsonPath(err.instancePath)}: ${err.message ?? 'invalid'} (schema ${kind.schema})`), lbl);
       continue;
     }
     values[kindName] = res.value;
@@ -196,6 +238,8 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     pricing: (res.values.pricing as PricingRules | undefined) ?? null,
     collection: (res.values.collection as CollectionRules | undefined) ?? null,
     notifications: (res.values.notifications as NotificationTemplates | undefined) ?? null,
+    alerts: (res.values.alerts as AlertRules | undefined) ?? null,
+    escalation: (res.values.escalation as EscalationRules | undefined) ?? null,
     files: res.files,
   };
 }

@@ -61,6 +61,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
 
   /** Runs money-moving items through faults and the store, then answers or drops. */
   async function moneyCall(req: FastifyRequest, reply: FastifyReply, op: MoneyOp, items: Item[], single: boolean) {
+    // `?resend=1`: the platform's own resend of a request it failed with a resendable code
+    const resend = single && (req.query as Record<string, unknown> | undefined)?.['resend'] === '1';
     const itemFaults = new Map<string, { fail?: NonNullable<ReturnType<typeof decideFault>['fail']>; drop?: boolean }>();
     let timeoutMs = -1;
     let delayMs = 0;
@@ -84,6 +86,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
       cardArrival: (t) => payoutArrival(opts.calendar, t, 'card').arrivesAt,
       limits,
       faults: itemFaults,
+      resend,
     });
     if (timeoutMs >= 0) return drop(req, reply, timeoutMs);
     if (single) {
@@ -147,6 +150,34 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
     if (!rowCount) throw new BadRequest(404, 'ACCOUNT_NOT_FOUND', `customer ${customerId} has no accounts on the platform`);
     return { customerId, frozenOutflow: flag, accounts: rowCount };
   };
+  // many freezes/unfreezes in one transaction; accounts locked in id order like the money batches
+  app.post('/v1/customers/outflow/batch', async (req) => {
+    const changes = listOf(req.body, 'changes', MAX_BATCH).map((x, i) => {
+      const c = obj(x, `$.changes[${i}]`);
+      return { customerId: str(c.customerId, `$.changes[${i}].customerId`), frozenOutflow: bool(c.frozenOutflow, `$.changes[${i}].frozenOutflow`) };
+    });
+    uniqueIds(changes.map((c) => c.customerId), '$.changes');
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const ids = changes.map((c) => c.customerId);
+      await client.query(`select id from sandbox.accounts where customer_id = any($1::text[]) order by id for update`, [ids]);
+      const { rows } = await client.query<{ customer_id: string; n: number }>(
+        `with u as (select * from unnest($1::text[], $2::bool[]) as u(c, f)),
+              upd as (update sandbox.accounts a set frozen_outflow = u.f from u where a.customer_id = u.c returning a.customer_id)
+         select customer_id, count(*)::int as n from upd group by customer_id`,
+        [ids, changes.map((c) => c.frozenOutflow)],
+      );
+      await client.query('commit');
+      const n = new Map(rows.map((r) => [r.customer_id, r.n]));
+      return { results: changes.map((c) => ({ customerId: c.customerId, frozenOutflow: c.frozenOutflow, accounts: n.get(c.customerId) ?? 0 })) };
+    } catch (e) {
+      await client.query('rollback').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  });
   app.post('/v1/customers/:customerId/freeze-outflow', freeze(true));
   app.post('/v1/customers/:customerId/unfreeze-outflow', freeze(false));
 

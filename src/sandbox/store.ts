@@ -39,6 +39,8 @@ export interface ProcessOptions {
   limits: Readonly<Partial<Record<MoneyOp, number>>>;
   /** Per item: fail with a code, or drop before recording (timeout not applied). */
   faults: ReadonlyMap<string, { fail?: FailureCode; drop?: boolean }>;
+  /** re-claim items recorded as failed with a resendable code (same id, same payload) */
+  resend?: boolean;
 }
 
 export async function ensureSchema(pool: pg.Pool): Promise<void> {
@@ -78,6 +80,8 @@ export async function ensureSchema(pool: pg.Pool): Promise<void> {
         platform_ref text not null unique,
         arrives_at timestamptz
       );
+      -- how many times the platform resent a request it had failed (escalation level 1)
+      alter table sandbox.requests add column if not exists resends integer not null default 0;
       create table if not exists sandbox.movements (
         id bigserial primary key,
         request_id text,
@@ -137,11 +141,17 @@ async function processOnce(pool: pg.Pool, items: readonly Item[], opts: ProcessO
   const decided = new Map<string, ItemResult>();
   try {
     await client.query('begin');
+    // ~1,000 rows joined by key to tables that grow: index lookups, not a hash over a
+    // sequential scan of the whole table (see chunkPlanner in db/collection.repository.ts)
+    await client.query('set local random_page_cost = 1.1');
     const claimed = await client.query<{ request_id: string }>(
       `insert into sandbox.requests (request_id, op, payload_hash, status, amount, platform_ref)
        select r, o, h, 'pending', a, p from unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) as u(r, o, h, a, p)
        order by r
-       on conflict (request_id) do nothing
+       on conflict (request_id) do ${opts.resend
+         ? `update set status = 'pending', code = null, platform_ref = excluded.platform_ref, resends = sandbox.requests.resends + 1
+            where sandbox.requests.status = 'failed' and sandbox.requests.code = 'CHANNEL_UNAVAILABLE' and sandbox.requests.payload_hash = excluded.payload_hash`
+         : 'nothing'}
        returning request_id`,
       [toClaim.map((i) => i.requestId), toClaim.map((i) => i.op), toClaim.map((i) => i.hash), toClaim.map((i) => i.amount), toClaim.map((i) => refs.get(i.requestId))],
     );

@@ -1,5 +1,8 @@
-// `npm run bench -- [--sizes 10000,100000] [--stages generate,nightly,replay,limits,import]
-//                    [--out file.json] [--seed S] [--date YYYY-MM-DD]`
+// `npm run bench -- [--sizes 10000,100000] [--stages generate,nightly,replay,limits,loans,disburse,
+//                    post-settlement,hold-monitor,collection-replay,collection-limits,import]
+//                    [--out file.json] [--seed S] [--date YYYY-MM-DD]
+//                    [--due-share 0.3] [--disburse 2000] [--disburse-concurrency 8]`
+// Chunk size and worker concurrency are the CLI's: LENDPAY_CHUNK_SIZE, LENDPAY_WORKER_CONCURRENCY.
 // For each size: a fresh database (DATABASE_URL's server, else the embedded default),
 // every selected stage in registry order, one table row per measurement, the database
 // dropped again. Peak memory is this process's RSS high-water during the stage,
@@ -10,7 +13,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import { resolveDatabaseUrl, openUrl, type OpenDatabase } from '../../db/open.ts';
 import { parseBusinessDate } from '../../src/dates.ts';
-import { STAGES, type StageRow } from './stages.ts';
+import { STAGES, type BenchOptions, type StageRow } from './stages.ts';
 
 interface Args {
   sizes: number[];
@@ -18,10 +21,13 @@ interface Args {
   out: string | null;
   seed: number;
   date: string;
+  options: BenchOptions;
+  /** leave the databases in place (for EXPLAIN afterwards); their names are printed */
+  keep: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [100_000], stages: STAGES.filter((s) => s.byDefault).map((s) => s.name), out: null, seed: 42, date: '2026-06-15' };
+  const a: Args = { sizes: [100_000], stages: STAGES.filter((s) => s.byDefault).map((s) => s.name), out: null, seed: 42, date: '2026-06-15', options: { dueShare: 0.3, disburse: 2000, disburseConcurrency: 8 }, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!, v = argv[i + 1];
     const need = () => {
@@ -34,9 +40,16 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--out') a.out = need();
     else if (k === '--seed') a.seed = Number(need());
     else if (k === '--date') a.date = need();
-    else throw new Error(`unknown option ${k} (try --sizes, --stages, --out, --seed, --date)`);
+    else if (k === '--keep') a.keep = true;
+    else if (k === '--due-share') a.options.dueShare = Number(need());
+    else if (k === '--disburse') a.options.disburse = Number(need().replace(/_/g, ''));
+    else if (k === '--disburse-concurrency') a.options.disburseConcurrency = Number(need());
+    else throw new Error(`unknown option ${k} (try --sizes, --stages, --out, --seed, --date, --due-share, --disburse, --disburse-concurrency)`);
   }
   for (const s of a.sizes) if (!Number.isSafeInteger(s) || s < 1) throw new Error(`--sizes: ${s} is not a positive whole number`);
+  if (!(a.options.dueShare > 0 && a.options.dueShare <= 1)) throw new Error('--due-share: expected a number in (0, 1]');
+  if (!Number.isSafeInteger(a.options.disburse) || a.options.disburse < 1) throw new Error('--disburse: expected a positive whole number');
+  if (!Number.isSafeInteger(a.options.disburseConcurrency) || a.options.disburseConcurrency < 1) throw new Error('--disburse-concurrency: expected a positive whole number');
   if (!Number.isSafeInteger(a.seed)) throw new Error(`--seed: expected a whole number`);
   const known = new Set(STAGES.map((s) => s.name));
   for (const s of a.stages) if (!known.has(s)) throw new Error(`--stages: unknown stage "${s}" (known: ${[...known].join(', ')})`);
@@ -84,18 +97,20 @@ function rssSampler() {
 
 interface Row extends StageRow {
   size: number;
+  /** this process's CPU time over the whole stage (first row of a stage only): Node does the work, Postgres is the rest */
+  nodeCpuSeconds?: number;
   rate: number;
   ratio: number | null;
 }
 
 function table(rows: Row[]): string {
-  const head = ['size', 'stage', 'items', 'seconds', 'items/s', 'ratio to limit', 'peak RSS MiB', 'note'];
+  const head = ['size', 'stage', 'items', 'seconds', 'items/s', 'ratio to limit', 'peak RSS MiB', 'node CPU s', 'note'];
   const body = rows.map((r) => [
     String(r.size), r.stage, String(r.items), r.seconds.toFixed(2), Math.round(r.rate).toLocaleString('en-US'),
-    r.ratio === null ? '' : `${r.ratio.toFixed(2)} of ${r.limitOf}`, (r.peakRssMiB ?? 0).toFixed(0), r.note ?? '',
+    r.ratio === null ? '' : `${r.ratio.toFixed(2)} of ${r.limitOf}`, (r.peakRssMiB ?? 0).toFixed(0), r.nodeCpuSeconds === undefined ? '' : r.nodeCpuSeconds.toFixed(1), r.note ?? '',
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 5 || i === 7 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 5 || i === 8 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
 }
 
@@ -109,6 +124,7 @@ async function main(): Promise<void> {
 
   for (const size of args.sizes) {
     const created: { name: string; open: OpenDatabase }[] = [];
+    const closers: (() => Promise<void>)[] = [];
     const freshDatabase = async (label: string): Promise<OpenDatabase> => {
       const name = `lendpay_bench_${label}_${size}_${randomBytes(3).toString('hex')}`;
       await admin(adminUrl, `create database ${name}`);
@@ -118,15 +134,17 @@ async function main(): Promise<void> {
     };
     try {
       const database = await freshDatabase('main');
-      const ctx = { size, seed: args.seed, date: parseBusinessDate(args.date), database, freshDatabase, state: new Map<string, unknown>(), log };
+      const ctx = { size, seed: args.seed, date: parseBusinessDate(args.date), database, freshDatabase, state: new Map<string, unknown>(), log, options: args.options, onClose: (f: () => Promise<void>) => void closers.push(f) };
       const rows: Row[] = [];
       for (const stage of selected) {
         log(`[${size}] ${stage.name} …`);
         mem.reset();
+        const cpu0 = process.cpuUsage();
         const out = await stage.run(ctx);
+        const cpu = process.cpuUsage(cpu0);
         const peak = mem.peakMiB();
-        for (const r of out) {
-          const row: Row = { ...r, size, rate: r.items / r.seconds, ratio: null, peakRssMiB: r.peakRssMiB ?? peak };
+        for (const [i, r] of out.entries()) {
+          const row: Row = { ...r, size, rate: r.items / r.seconds, ratio: null, peakRssMiB: r.peakRssMiB ?? peak, ...(i === 0 ? { nodeCpuSeconds: (cpu.user + cpu.system) / 1e6 } : {}) };
           rows.push(row);
           log(`[${size}] ${row.stage}: ${row.items} in ${row.seconds.toFixed(2)} s`);
         }
@@ -140,8 +158,13 @@ async function main(): Promise<void> {
       }
       all.push(...rows);
     } finally {
+      for (const f of closers.reverse()) await f().catch((e) => log(`cleanup: ${e}`));
       for (const d of created.reverse()) {
         await d.open.close().catch(() => {});
+        if (args.keep) {
+          log(`kept database ${d.name}`);
+          continue;
+        }
         await admin(adminUrl, `drop database if exists ${d.name} with (force)`).catch((e) => log(`could not drop ${d.name}: ${e}`));
       }
     }

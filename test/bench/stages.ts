@@ -16,6 +16,7 @@ import { QUEUES } from '../../jobs/boss.ts';
 import type { BusinessDate } from '../../src/dates.ts';
 import { monthsBefore } from '../../src/dates.ts';
 import { predicateLimit } from './predicate.ts';
+import { COLLECTION_STAGES } from './collection.ts';
 
 export interface StageRow {
   stage: string;
@@ -38,6 +39,18 @@ export interface StageContext {
   freshDatabase(label: string): Promise<OpenDatabase>;
   state: Map<string, unknown>;
   log(line: string): void;
+  /** runs when the size is done, before its databases are dropped (last registered first) */
+  onClose(f: () => Promise<void>): void;
+  options: BenchOptions;
+}
+
+export interface BenchOptions {
+  /** share of the population with a loan due (the loans stage) */
+  dueShare: number;
+  /** loans the disburse stage applies for (plus its in-flight probe) */
+  disburse: number;
+  /** concurrent applications in the disburse stage's main measurement */
+  disburseConcurrency: number;
 }
 
 export interface Stage {
@@ -197,6 +210,8 @@ export const STAGES: Stage[] = [
       ];
     },
   },
+  // disbursement and collection: loans, disburse, post-settlement, hold-monitor, collection-replay, collection-limits
+  ...COLLECTION_STAGES,
 ];
 
 /** Sends every chunk of the run to the queue again and works them until the queue is empty. */
