@@ -88,6 +88,8 @@ export async function failedOrdersToEscalate(db: Q, limit = 1000, orderIds?: rea
   const r = await sql<{ id: number }>`
     select o.id from orders o
     where o.status = 'failed' ${only}
+      -- a disbursement leg of a loan already failed is final: resending it could pay a loan nobody disburses
+      and not exists (select 1 from loans l where l.id = o.loan_id and l.status = 'failed' and o.purpose like 'disburse.%')
       and not exists (select 1 from escalations e where e.order_id = o.id and e.status in ${OPEN})
       and not exists (
         select 1 from escalations e where e.order_id = o.id

@@ -12,6 +12,8 @@ import type { CollectionDeps } from '../src/collection/service.ts';
 import { monitorHolds } from '../src/collection/monitor.ts';
 import { reconcilePayouts, sandboxStatement } from '../src/collection/reconcile.ts';
 import { sendNotifications } from './notifications.ts';
+import { workEscalation } from './escalation.ts';
+import type { EscalationDeps } from '../src/escalation/service.ts';
 import { checkAlerts } from '../src/alerts/check.ts';
 import type { AlertRules } from '../src/alerts/rules.ts';
 import type { NotificationSender } from '../src/notifications/sender.ts';
@@ -46,6 +48,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** the payment platform etc., made on first use (recovery needs it, the nightly batch does not) */
   disburseDeps(): Promise<DisburseDeps>;
+  /** escalation (the unknown-outcome ladder, escalation steps, reprocessing); none: not in this worker */
+  escalationDeps?: () => Promise<EscalationDeps>;
   /** the alert rules and webhook; none: this worker does not check alerts */
   alerts?: { rules: AlertRules; webhook: string | null };
   /** where notifications go; none: this worker does not send them */
@@ -164,6 +168,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     queues.push(WORKER_QUEUES.notifications);
   }
   queues.push(WORKER_QUEUES.postSettlement, WORKER_QUEUES.holdMonitor, WORKER_QUEUES.reconciliation);
+  if (deps.escalationDeps) {
+    queues.push(...(await workEscalation(boss, await deps.escalationDeps(), deps.concurrency)));
+  }
   if (deps.alerts) {
     const alertCfg = deps.alerts;
     await ensureQueue(boss, WORKER_QUEUES.alerts, { retryLimit: 0, expireInSeconds: 300 });
@@ -184,7 +191,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const api = deps.http
     ? await startApi({
       db, log, clock: deps.clock, host: deps.http.host, port: deps.http.port, apiToken: deps.http.apiToken,
-      stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
+      stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.escalationDeps ? { escalationDeps: deps.escalationDeps } : {}), ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
     })
     : null;
   log.info({ workerId: deps.workerId, queues, schedule: schedule?.active.map((j) => j.name) ?? [], api: api?.url ?? null }, 'worker started');

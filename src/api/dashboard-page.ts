@@ -63,8 +63,16 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section>
     <h2>Holds and blocked borrowers</h2>
     <p id="holds"></p>
-    <h2>Operator queue</h2>
-    <p id="queue" class="muted"></p>
+  </section>
+  <section class="wide">
+    <h2>Operator queue <span class="muted" id="queue-note"></span></h2>
+    <p class="muted">Operator <input id="op-name" placeholder="your name" size="12"> API token <input id="op-token" type="password" size="16"> (kept in this tab only)</p>
+    <table id="queue"><thead><tr><th>order</th><th>key</th><th>amount</th><th>status</th><th>error</th><th>proposed step</th><th>why</th><th>since</th><th></th></tr></thead><tbody></tbody></table>
+    <p id="op-result" class="muted"></p>
+  </section>
+  <section class="wide">
+    <h2>Alerts</h2>
+    <table id="alerts"><thead><tr><th>when</th><th>severity</th><th>rule</th><th>what</th></tr></thead><tbody></tbody></table>
   </section>
 </main>
 <script>
@@ -99,8 +107,31 @@ async function refresh() {
   $('loan-states').textContent = s.loansByStatus.map((l) => l.status + ' ' + l.count).join(' · ');
   replaceRows($('loans'), s.loans.map((l) => row([l.id, l.customerId, l.principal, l.rail, el('span', l.status, 'status-' + l.status), when(l.createdAt)])));
   $('holds').textContent = s.holds.open + ' open holds, ' + s.holds.blockedBorrowers + ' borrowers blocked, ' + s.holds.amount + ' on hold';
-  $('queue').textContent = s.operatorQueue.size + ' waiting. Confirm / reject actions arrive with escalation (issue 5).';
+  $('queue-note').textContent = '(' + s.operatorQueue.size + ' waiting' + (s.operatorQueue.deadLetters ? ', ' + s.operatorQueue.deadLetters + ' dead-lettered jobs: lendpay ops queue' : '') + ')';
+  replaceRows($('queue'), s.operatorQueue.items.length ? s.operatorQueue.items.map((q) => {
+    const confirm = el('button', 'confirm'); confirm.dataset.action = 'confirm'; confirm.addEventListener('click', () => act('confirm', q.orderId));
+    const reject = el('button', 'reject'); reject.dataset.action = 'reject'; reject.addEventListener('click', () => act('reject', q.orderId));
+    const actions = el('span'); actions.append(confirm, reject);
+    const tr = row([orderLink(q.orderId), q.key, q.amount, el('span', q.status, 'status-' + q.status), q.errorCode, q.step, q.reason, when(q.since), actions]);
+    tr.dataset.orderId = String(q.orderId); return tr;
+  }) : [row(['nothing waits for an operator'])]);
+  replaceRows($('alerts'), s.alerts.length ? s.alerts.map((a) => row([when(a.at), el('span', a.severity, 'status-' + (a.severity === 'critical' ? 'failed' : 'unknown')), a.rule, a.message])) : [row(['', '', '', 'no open alerts'])]);
 }
+
+// Confirm or reject through the API, as lendpay ops confirm|reject does; who decided is recorded.
+async function act(action, orderId) {
+  const by = $('op-name').value.trim();
+  const token = $('op-token').value;
+  if (!by) { $('op-result').textContent = 'enter your name first: every operator action records who did it'; return; }
+  sessionStorage.setItem('lendpay-operator', by);
+  const body = action === 'reject' ? { by, reason: prompt('Why reject order ' + orderId + '?') || '' } : { by };
+  if (action === 'reject' && !body.reason) return;
+  const r = await fetch('/ops/orders/' + orderId + '/' + action, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token }, body: JSON.stringify(body) });
+  const j = await r.json().catch(() => ({}));
+  $('op-result').textContent = r.ok ? ('order ' + orderId + ': ' + (j.message || action + 'ed')) : ('order ' + orderId + ': ' + (j.message || ('HTTP ' + r.status)));
+  refresh();
+}
+$('op-name').value = sessionStorage.getItem('lendpay-operator') || '';
 
 async function openOrder(ref) {
   const box = $('timeline'); box.hidden = false;

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../../db/connection.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from '../../db/api.repository.ts';
 import type { Clock } from '../dates.ts';
+import type { EscalationDeps } from '../escalation/service.ts';
 import type { DisburseDeps } from '../disbursement/disburse.ts';
 import { LendpayError } from '../errors.ts';
 import { canonicalJson } from '../rules/load.ts';
@@ -46,6 +47,8 @@ export interface ApiDeps {
   apiToken: string | null;
   stuckAfterMinutes: number;
   disburseDeps(): Promise<DisburseDeps>;
+  /** escalation for the operators' confirm/reject; absent: those answer 503 */
+  escalationDeps?: () => Promise<EscalationDeps>;
   /** defaults: DEFAULT_LIMITS */
   limits?: ApiLimits;
   extensions?: ApiExtensions;

@@ -72,7 +72,7 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       const [{ db }, { channel }, ruleSet] = await Promise.all([ctx.database(), ctx.platform(), ctx.rules()]);
       if (!ruleSet.calendar) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to schedule payouts`);
       if (!ruleSet.pricing) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/pricing.json is required to price loans`);
-      return {
+      const base: DisburseDeps = {
         db,
         channel,
         clock: systemClock,
@@ -82,6 +82,10 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
         allowLegacyMode: config.allowLegacyMode,
         ...(config.crashPoint ? { crashPoint: (point: string) => { if (point === config.crashPoint) process.kill(process.pid, 'SIGKILL'); } } : {}),
       };
+      // A failed funding or payout leg asks the escalation rules before the loan fails.
+      if (!ruleSet.escalation) return base;
+      const { withHook } = await import('../escalation/service.ts');
+      return withHook({ disburse: base, collection: null, rules: ruleSet.escalation, ruleSetHash: ruleSet.hash });
     },
     async close() {
       if (boss) await (await boss).stop({ graceful: true, timeout: 10_000 }).catch(() => {});

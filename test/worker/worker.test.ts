@@ -87,7 +87,12 @@ test('the shipped schedule parses', async () => {
   const s = loadSchedule(path.resolve('jobs/schedule.json'));
   assert.is(s.timezone, 'Asia/Shanghai');
   assert.ok(s.jobs.find((j) => j.name === 'nightly-eligibility' && j.enabled && j.catchUp));
-  assert.ok(s.jobs.find((j) => j.name === 'recover-unknown' && j.enabled && j.slot === 'minute'));
+  // the escalation ladder queries unknown outcomes every minute; the blunt recover-unknown pass is off
+  assert.ok(s.jobs.find((j) => j.name === 'escalation-tick' && j.enabled && j.slot === 'minute'));
+  assert.ok(s.jobs.find((j) => j.name === 'recover-unknown' && !j.enabled));
+  for (const name of ['post-settlement-fallback', 'hold-monitor', 'reconciliation', 'notifications', 'alerts']) {
+    assert.ok(s.jobs.find((j) => j.name === name && j.enabled), `${name} is scheduled`);
+  }
 });
 
 test('three workers and a real cron tick (every second) start one nightly batch, once', async () => {

@@ -7,6 +7,8 @@ import {
 } from '../../../db/api.repository.ts';
 import { formatYuan } from '../../money.ts';
 import { DASHBOARD_HTML } from '../dashboard-page.ts';
+import { operatorQueue } from '../../../db/escalation.repository.ts';
+import { openAlerts } from '../../../db/alerts.repository.ts';
 
 /** The order states in funnel order: every order enters at `created`. */
 const FUNNEL = ['created', 'submitted', 'unknown', 'succeeded', 'failed', 'voided'] as const;
@@ -22,15 +24,16 @@ export function dashboardRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/dashboard/summary', { schema: { hide: true } }, async () => {
     const now = deps.clock.now();
-    const [runs, byState, stuck, loans, loanStates, holds, queueSize] = await Promise.all([
+    const [runs, byState, stuck, loans, loanStates, holds, queue] = await Promise.all([
       recentBatchRuns(deps.db, 20),
       ordersByKindAndState(deps.db),
       stuckOrders(deps.db, new Date(now.getTime() - deps.stuckAfterMinutes * 60_000), 50),
       recentLoans(deps.db, 20),
       loansByStatus(deps.db),
       openHoldTotals(deps.db),
-      deps.extensions?.operatorQueueSize?.(deps.db) ?? Promise.resolve(0),
+      operatorQueue(deps.db, 100),
     ]);
+    const alerts = await openAlerts(deps.db, 50);
     const funnel = FUNNEL.map((state) => ({
       state,
       count: byState.filter((r) => r.status === state).reduce((s, r) => s + r.count, 0),
@@ -45,8 +48,12 @@ export function dashboardRoutes(app: FastifyInstance, deps: ApiDeps): void {
       loans: loans.map((l) => ({ ...l, principal: formatYuan(l.principal), createdAt: l.createdAt.toISOString() })),
       loansByStatus: loanStates,
       holds: { open: holds.holds, blockedBorrowers: holds.customers, amount: formatYuan(holds.amount) },
-      // Escalation (issue 5) fills the queue and adds confirm/reject actions.
-      operatorQueue: { size: queueSize, items: [] as unknown[] },
+      operatorQueue: {
+        size: queue.items.length,
+        items: queue.items.map((i) => ({ orderId: i.orderId, key: i.idempotencyKey, amount: formatYuan(i.amount), status: i.orderStatus, errorCode: i.errorCode, step: i.proposedStep, reason: i.reason, since: i.waitingSince.toISOString() })),
+        deadLetters: queue.deadLetters.length,
+      },
+      alerts: alerts.map((a) => ({ id: a.id, severity: a.severity ?? 'warning', rule: a.rule ?? a.kind, message: a.message, at: a.createdAt.toISOString() })),
     };
   });
 }

@@ -10,6 +10,7 @@ import { loanRoutes } from './loans.ts';
 import { orderRoutes } from './orders.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { metricsRoutes } from './metrics.ts';
+import { opsRoutes } from './ops.ts';
 
 export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void | Promise<void>;
 
@@ -20,4 +21,5 @@ export const ROUTES: RouteModule[] = [
   orderRoutes,
   dashboardRoutes,
   metricsRoutes,
+  opsRoutes,
 ];

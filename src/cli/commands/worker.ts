@@ -32,6 +32,7 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
         chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
         disburseDeps: () => ctx.disburseDeps(), schedule,
         platformUrl: async () => (await ctx.platform()).url,
+        escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
         notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
         ...(await ctx.rules().then((r) => (r.alerts ? { alerts: { rules: r.alerts, webhook: ctx.config.alertWebhook } } : {}))),
         http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
