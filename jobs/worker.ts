@@ -5,7 +5,7 @@
 import type { PgBoss, Job } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection.ts';
-import { activeRuleSetForBatch } from '../src/cli/nightly.ts';
+import { activeRuleSetForBatch } from './active-rules.ts';
 import { startPostSettlementRun, workPostSettlement } from './post-settlement.ts';
 import { storedCollectionRules } from './evaluators.ts';
 import type { CollectionDeps } from '../src/collection/service.ts';

@@ -2,9 +2,7 @@
 // process (other `lendpay worker` processes share the queue), show progress, summarise.
 import type { Context } from './context.ts';
 import type { BusinessDate } from '../dates.ts';
-import { loadRuleSet } from '../rules/load.ts';
-import type { Db } from '../../db/connection.ts';
-import { activateRuleSet, activeVersion, type RuleVersion } from '../../db/rule-versions.repository.ts';
+import { activeRuleSetForBatch } from '../../jobs/active-rules.ts';
 import { getBatchRun, runProgress, type BatchRun } from '../../db/batch.repository.ts';
 import { startNightlyRun, workNightly } from '../../jobs/nightly.ts';
 import { makeEvaluatorCache } from '../../jobs/evaluators.ts';
@@ -43,16 +41,5 @@ export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: 
   }
 }
 
-/**
- * The rule version a batch starting now runs on: the active one. Before anything was
- * ever activated, the working copy in `rulesDir` is validated and activated as version 1
- * by 'system' ("first run"), so a new installation and the demo work without a step.
- */
-export async function activeRuleSetForBatch(db: Db, rulesDir: string, log: (line: string) => void = () => {}): Promise<{ version: RuleVersion; autoActivated: boolean }> {
-  const active = await activeVersion(db);
-  if (active) return { version: active, autoActivated: false };
-  const ruleSet = await loadRuleSet(rulesDir);
-  const res = await activateRuleSet(db, { hash: ruleSet.hash, files: ruleSet.files, by: 'system', note: 'first run', onlyIfNone: true });
-  if (res.created) log(`no rule version was active: activated the rules in ${rulesDir} as version ${res.version.version} (${res.version.hash.slice(0, 12)}) by system, "first run"`);
-  return { version: res.version, autoActivated: res.created };
-}
+// Batches pin the active rule version; the lookup lives with the jobs that use it.
+export { activeRuleSetForBatch };
