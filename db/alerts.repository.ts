@@ -99,3 +99,11 @@ export async function markNotified(db: Db, ids: readonly number[], now: Date): P
   if (ids.length === 0) return;
   await sql`update alerts set notified_at = ${now} where id = any(${[...ids]}::int8[])`.execute(db);
 }
+
+export async function openAlertCounts(db: Db): Promise<{ rule: string; severity: string; count: number }[]> {
+  const r = await sql<{ rule: string; severity: string; n: number }>`
+    select coalesce(rule, kind) as rule, coalesce(severity, 'warning') as severity, count(*)::int8 as n
+    from alerts where resolved_at is null group by 1, 2 order by 1, 2
+  `.execute(db);
+  return r.rows.map((x) => ({ rule: x.rule, severity: x.severity, count: x.n }));
+}

@@ -191,7 +191,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const api = deps.http
     ? await startApi({
       db, log, clock: deps.clock, host: deps.http.host, port: deps.http.port, apiToken: deps.http.apiToken,
-      stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.escalationDeps ? { escalationDeps: deps.escalationDeps } : {}), ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
+      stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.escalationDeps ? { escalationDeps: deps.escalationDeps } : {}), collectionDeps: collection, ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
     })
     : null;
   log.info({ workerId: deps.workerId, queues, schedule: schedule?.active.map((j) => j.name) ?? [], api: api?.url ?? null }, 'worker started');

@@ -13,6 +13,7 @@ import type { Db } from '../../db/connection.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from '../../db/api.repository.ts';
 import type { Clock } from '../dates.ts';
 import type { EscalationDeps } from '../escalation/service.ts';
+import type { CollectionDeps } from '../collection/service.ts';
 import type { DisburseDeps } from '../disbursement/disburse.ts';
 import { LendpayError } from '../errors.ts';
 import { canonicalJson } from '../rules/load.ts';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   apiToken: string | null;
   stuckAfterMinutes: number;
   disburseDeps(): Promise<DisburseDeps>;
+  /** collection (card repayment); absent: that endpoint answers 503 */
+  collectionDeps?: () => Promise<CollectionDeps>;
   /** escalation for the operators' confirm/reject; absent: those answer 503 */
   escalationDeps?: () => Promise<EscalationDeps>;
   /** defaults: DEFAULT_LIMITS */

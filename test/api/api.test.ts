@@ -148,7 +148,8 @@ test('reads: eligibility, customer, outflow, loan, order timeline', async () => 
     const j = t.json();
     assert.is(j.order.status, 'succeeded');
     assert.is(j.attempts[0].requestId, `${payout.idempotencyKey}#1`);
-    assert.equal(j.timeline.map((x: any) => x.kind).filter((k: string) => k !== 'state'), ['created', 'attempt.submitted', 'attempt.resolved', 'journal']);
+    // the decision and the loan behind the order open its timeline (issue 5: decision and rule hash first)
+    assert.equal(j.timeline.map((x: any) => x.kind).filter((k: string) => k !== 'state'), ['decision', 'loan', 'created', 'attempt.submitted', 'attempt.resolved', 'journal']);
     assert.ok(j.journal[0].lines.length >= 2);
   }
   assert.is((await app.inject({ url: '/orders/999999' })).statusCode, 404);

@@ -11,6 +11,7 @@ import { orderRoutes } from './orders.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { metricsRoutes } from './metrics.ts';
 import { opsRoutes } from './ops.ts';
+import { repaymentRoutes } from './repayments.ts';
 
 export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void | Promise<void>;
 
@@ -22,4 +23,5 @@ export const ROUTES: RouteModule[] = [
   dashboardRoutes,
   metricsRoutes,
   opsRoutes,
+  repaymentRoutes,
 ];

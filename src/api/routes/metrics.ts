@@ -7,6 +7,8 @@ import type { ApiDeps } from '../server.ts';
 import {
   attemptsByOutcome, batchRunCounts, countStuckOrders, openHoldTotals, ordersByKindAndState, recentBatchRuns,
 } from '../../../db/api.repository.ts';
+import { openAlertCounts } from '../../../db/alerts.repository.ts';
+import { operatorQueue } from '../../../db/escalation.repository.ts';
 
 export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const registry = new Registry();
@@ -24,6 +26,7 @@ export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const blocked = g('lendpay_borrowers_blocked', 'borrowers whose outflows are blocked by an open hold');
   const heldAmount = g('lendpay_holds_open_amount_fen', 'amount on open holds (fen)');
   const queue = g('lendpay_operator_queue_size', 'orders waiting for an operator (escalation)');
+  const alertsOpen = g('lendpay_alerts_open', 'open alerts by rule (or kind) and severity', ['rule', 'severity']);
 
   async function refresh(): Promise<void> {
     const now = deps.clock.now();
@@ -34,7 +37,7 @@ export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       batchRunCounts(deps.db),
       recentBatchRuns(deps.db, 20),
       openHoldTotals(deps.db),
-      deps.extensions?.operatorQueueSize?.(deps.db) ?? Promise.resolve(0),
+      deps.extensions?.operatorQueueSize?.(deps.db) ?? operatorQueue(deps.db).then((x) => x.items.length),
     ]);
     for (const m of [orders, orderAmount, attempts, runs, chunks, progress, duration]) m.reset();
     for (const r of o) {
@@ -55,6 +58,8 @@ export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     blocked.set(h.customers);
     heldAmount.set(h.amount);
     queue.set(q);
+    alertsOpen.reset();
+    for (const a of await openAlertCounts(deps.db)) alertsOpen.set({ rule: a.rule, severity: a.severity }, a.count);
   }
 
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

@@ -1,10 +1,12 @@
 // GET /orders/{id}: an order and its timeline (creation, each attempt with its request
 // id and status queries, journal entries), by numeric id or by idempotency key.
-// Escalation steps and operator actions join the timeline with issue 5.
+// The decision and loan behind it, status queries on the ladder, escalation steps,
+// operator actions and alerts come from the escalation's timeline.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../server.ts';
 import { attemptsOf, getOrder, getOrderByKey, type Order } from '../../../db/orders.repository.ts';
 import { attemptQueries, journalOfOrder } from '../../../db/api.repository.ts';
+import { orderTimeline as escalationTimeline } from '../../../db/escalation.repository.ts';
 import { formatYuan } from '../../money.ts';
 import { notFound } from '../problem.ts';
 import { attemptView, orderView } from '../views.ts';
@@ -12,7 +14,7 @@ import { ID } from '../schemas.ts';
 
 export interface TimelineEvent {
   at: string;
-  kind: 'created' | 'attempt.submitted' | 'attempt.resolved' | 'journal' | 'state';
+  kind: 'created' | 'attempt.submitted' | 'attempt.resolved' | 'journal' | 'state' | 'decision' | 'loan' | 'query' | 'escalation' | 'operator' | 'alert' | 'reissue';
   text: string;
 }
 
@@ -34,6 +36,12 @@ export async function orderTimeline(deps: ApiDeps, order: Order) {
       at: e.postedAt.toISOString(), kind: 'journal',
       text: `journal ${e.kind}: ${e.lines.map((l) => `${l.debit > 0 ? `Dr ${l.account} ${formatYuan(l.debit)}` : `Cr ${l.account} ${formatYuan(l.credit)}`}`).join(', ')}`,
     });
+  }
+  const more = await escalationTimeline(deps.db, order.id);
+  for (const e of more?.events ?? []) {
+    if (e.kind === 'decision' || e.kind === 'loan' || e.kind === 'query' || e.kind === 'escalation' || e.kind === 'operator' || e.kind === 'alert' || e.kind === 'reissue') {
+      events.push({ at: e.at.toISOString(), kind: e.kind, text: e.text });
+    }
   }
   events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   events.push({ at: order.updatedAt.toISOString(), kind: 'state', text: `now ${order.status}${order.errorCode ? ` (${order.errorCode})` : ''}` });

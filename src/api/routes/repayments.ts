@@ -1,0 +1,38 @@
+// POST /loans/{id}/repayments: the borrower repays from a bound card (a collection
+// 代收 order); the Idempotency-Key is the repayment's request id, as with the CLI's
+// `lendpay repay --request-id`. Clears a hold it covers and lifts the outflow block.
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../server.ts';
+import { repayFromCard } from '../../collection/repay.ts';
+import { parseYuan, formatYuan } from '../../money.ts';
+import { ApiProblem, badField } from '../problem.ts';
+import { ID, PROBLEM, SECURED, WRITE_HEADERS, YUAN_IN } from '../schemas.ts';
+
+export function repaymentRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Params: { id: string }; Body: { cardId: string; amount: string }; Headers: { 'idempotency-key': string } }>('/loans/:id/repayments', {
+    config: { auth: true, idempotent: true },
+    schema: {
+      summary: 'Repay a loan from a bound bank card (collection order); clears a hold it covers',
+      tags: ['loans'],
+      security: SECURED,
+      headers: WRITE_HEADERS,
+      params: { type: 'object', required: ['id'], properties: { id: ID } },
+      body: { type: 'object', required: ['cardId', 'amount'], additionalProperties: false, properties: { cardId: ID, amount: YUAN_IN } },
+      response: { 400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM },
+    },
+  }, async (req, reply) => {
+    if (!deps.collectionDeps) throw new ApiProblem(503, 'COLLECTION_UNAVAILABLE', 'this server has no collection rules loaded');
+    const amount = parseYuan(req.body.amount, 'body.amount');
+    if (amount <= 0) throw badField('body.amount', 'must be more than 0.00');
+    const r = await repayFromCard(await deps.collectionDeps(), { loanId: req.params.id, cardId: req.body.cardId, amount, requestId: req.headers['idempotency-key'] });
+    if (!r.ok) {
+      if (r.code === 'LOAN_NOT_FOUND') throw new ApiProblem(404, r.code, r.message);
+      if (r.code === 'REQUEST_ID_REUSED') throw new ApiProblem(409, r.code, r.message);
+      throw new ApiProblem(422, r.code, r.message);
+    }
+    return reply.code(r.replay ? 200 : 201).send({
+      order: { id: r.order.id, idempotencyKey: r.order.idempotencyKey, status: r.order.status, amount: formatYuan(r.order.amount), errorCode: r.order.errorCode },
+      holdCleared: r.holdCleared,
+    });
+  });
+}
