@@ -13,7 +13,10 @@ export type IdempotencyClaim =
   | { kind: 'mismatch'; route: string }
   | { kind: 'in-progress' };
 
-/** The first request with a key claims it; later ones see its stored response, or a mismatch. */
+/** An unanswered claim older than this is a request that died with its process: a retry takes it over. */
+export const IDEMPOTENCY_CLAIM_LEASE_SECONDS = 15;
+
+/** The first request with a key claims it; later ones see its stored response, or a mismatch; a claim past its lease is taken over. */
 export async function claimIdempotencyKey(db: Db, key: string, method: string, route: string, requestHash: string): Promise<IdempotencyClaim> {
   const inserted = await db
     .insertInto('api_idempotency')
@@ -26,7 +29,21 @@ export async function claimIdempotencyKey(db: Db, key: string, method: string, r
   // Released between our insert and select (the first request failed): try once more.
   if (!row) return claimIdempotencyKey(db, key, method, route, requestHash);
   if (row.request_hash !== requestHash || row.method !== method || row.route !== route) return { kind: 'mismatch', route: `${row.method} ${row.route}` };
-  if (row.status_code === null) return { kind: 'in-progress' };
+  if (row.status_code === null) {
+    // The request holding the claim may have died with its process (kill -9, OOM, a
+    // lost host): after the lease the claim is taken over, so the client's retry is
+    // answered. Safe because what runs under the key (a loan application) is itself
+    // idempotent by the same request id.
+    const taken = await db
+      .updateTable('api_idempotency')
+      .set({ created_at: sql<Date>`now()` })
+      .where('key', '=', key)
+      .where('status_code', 'is', null)
+      .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${IDEMPOTENCY_CLAIM_LEASE_SECONDS})`)
+      .returning('key')
+      .executeTakeFirst();
+    return taken ? { kind: 'claimed' } : { kind: 'in-progress' };
+  }
   return { kind: 'replay', statusCode: row.status_code, response: row.response };
 }
 

@@ -29,6 +29,12 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'lendpay' });
   // An idle client that errors (server restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor one that is checked out between two queries (inside a transaction, say) when
+  // its backend is terminated: pg emits 'error' on the client, which with no listener
+  // is an uncaught exception. The query that next uses it fails and its caller handles that.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 

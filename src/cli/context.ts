@@ -46,7 +46,7 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       return boss;
     },
     rules() {
-      rules ??= loadRuleSet(config.rulesDir);
+      rules ??= loadRuleSet(config.rulesDir).catch((e: unknown) => activeRulesInstead(ctx, e, log));
       return rules;
     },
     platform() {
@@ -94,4 +94,37 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
     },
   };
   return ctx;
+}
+
+/**
+ * The working copy in rules/ is the risk team's to edit: a half-saved or broken file
+ * there must not stop a worker (re)starting or a command running. When it does not
+ * load and a version is active, the active version's content is used instead (said
+ * on stderr); with no active version the error stands.
+ */
+async function activeRulesInstead(ctx: Context, err: unknown, log: (line: string) => void): Promise<RuleSet> {
+  if (!(err instanceof LendpayError) || err.code !== 'RULES_INVALID') throw err;
+  const fromDb = await (async () => {
+    const { db } = await ctx.database();
+    const { activeVersion } = await import('../../db/rule-versions.repository.ts');
+    const { getRuleSetContent } = await import('../../db/rulesets.repository.ts');
+    const v = await activeVersion(db);
+    const content = v ? ((await getRuleSetContent(db, v.hash)) as Record<string, unknown> | null) : null;
+    return v && content ? { v, content } : null;
+  })().catch(() => null);
+  if (!fromDb) throw err;
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lendpay-rules-v${fromDb.v.version}-`));
+  try {
+    for (const [file, json] of Object.entries(fromDb.content)) fs.writeFileSync(path.join(dir, path.basename(file)), JSON.stringify(json));
+    const active = await loadRuleSet(dir);
+    log(`warning: the rules in ${ctx.config.rulesDir} do not load (${err.message}); using the active version ${fromDb.v.version} (${fromDb.v.hash.slice(0, 12)})`);
+    return active;
+  } catch {
+    throw err;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
