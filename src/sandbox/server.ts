@@ -160,16 +160,28 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
     const client = await pool.connect();
     try {
       await client.query('begin');
+      await client.query('set local jit = off');
       const ids = changes.map((c) => c.customerId);
-      await client.query(`select id from sandbox.accounts where customer_id = any($1::text[]) order by id for update`, [ids]);
-      const { rows } = await client.query<{ customer_id: string; n: number }>(
-        `with u as (select * from unnest($1::text[], $2::bool[]) as u(c, f)),
-              upd as (update sandbox.accounts a set frozen_outflow = u.f from u where a.customer_id = u.c returning a.customer_id)
-         select customer_id, count(*)::int as n from upd group by customer_id`,
-        [ids, changes.map((c) => c.frozenOutflow)],
+      // find the accounts by the customer index, then lock them by key in id order (as the
+      // money batches do): "where customer_id = any(…) order by id for update" in one
+      // statement was planned as a walk of the whole primary key (374 ms a call at 1M)
+      // (driven by the ids, one index lookup each: right even before the table is analyzed)
+      const found = await client.query<{ id: string }>(
+        `select a.id from unnest($1::text[]) as u(c) cross join lateral (select id from sandbox.accounts a where a.customer_id = u.c offset 0) a`,
+        [ids],
       );
+      const { rows } = await client.query<{ customer_id: string }>(
+        `select customer_id from sandbox.accounts where id = any($1::text[]) order by id for update`,
+        [found.rows.map((r) => r.id).sort()],
+      );
+      // two plain updates by the ids (index), no join to plan
+      const on = changes.filter((c) => c.frozenOutflow).map((c) => c.customerId);
+      const off = changes.filter((c) => !c.frozenOutflow).map((c) => c.customerId);
+      if (on.length > 0) await client.query(`update sandbox.accounts set frozen_outflow = true where customer_id = any($1::text[])`, [on]);
+      if (off.length > 0) await client.query(`update sandbox.accounts set frozen_outflow = false where customer_id = any($1::text[])`, [off]);
       await client.query('commit');
-      const n = new Map(rows.map((r) => [r.customer_id, r.n]));
+      const n = new Map<string, number>();
+      for (const r of rows) n.set(r.customer_id, (n.get(r.customer_id) ?? 0) + 1);
       return { results: changes.map((c) => ({ customerId: c.customerId, frozenOutflow: c.frozenOutflow, accounts: n.get(c.customerId) ?? 0 })) };
     } catch (e) {
       await client.query('rollback').catch(() => {});

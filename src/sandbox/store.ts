@@ -143,7 +143,7 @@ async function processOnce(pool: pg.Pool, items: readonly Item[], opts: ProcessO
     await client.query('begin');
     // ~1,000 rows joined by key to tables that grow: index lookups, not a hash over a
     // sequential scan of the whole table (see chunkPlanner in db/collection.repository.ts)
-    await client.query('set local random_page_cost = 1.1');
+    await client.query('set local random_page_cost = 1.1; set local jit = off');
     const claimed = await client.query<{ request_id: string }>(
       `insert into sandbox.requests (request_id, op, payload_hash, status, amount, platform_ref)
        select r, o, h, 'pending', a, p from unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) as u(r, o, h, a, p)
