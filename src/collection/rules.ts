@@ -84,7 +84,10 @@ const list = (xs: readonly string[]): string => xs.join(', ');
 class Problems {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];
-  constructor(readonly file: string) {}
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+  }
   error(path: string, reason: string): void {
     this.errors.push(`${this.file}: ${path}: ${reason}`);
   }

@@ -26,8 +26,12 @@ type Json = Record<string, unknown>;
 
 /** Thrown inside this module only; parseCustomerLine turns it into the line error. */
 class FieldError extends Error {
-  constructor(readonly field: string, readonly reason: string) {
+  readonly field: string;
+  readonly reason: string;
+  constructor(field: string, reason: string) {
     super(`${field}: ${reason}`);
+    this.field = field;
+    this.reason = reason;
   }
 }
 

@@ -95,7 +95,10 @@ const show = (v: Json): string => (typeof v === 'string' ? `"${v}"` : JSON.strin
 class Problems {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];
-  constructor(readonly file: string) {}
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+  }
   error(path: string, reason: string): void {
     this.errors.push(`${this.file}: ${path}: ${reason}`);
   }

@@ -84,7 +84,10 @@ const CODE = /^[A-Z][A-Z0-9_]*$/;
 class Problems {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];
-  constructor(readonly file: string) {}
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+  }
   error(path: string, reason: string): void {
     this.errors.push(`${this.file}: ${path}: ${reason}`);
   }

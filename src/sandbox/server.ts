@@ -31,8 +31,12 @@ export interface SandboxServer {
 export const MAX_ADMIN_BATCH = 10_000;
 
 class BadRequest extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
     super(message);
+    this.status = status;
+    this.code = code;
   }
 }
 const bad = (at: string, why: string): never => {

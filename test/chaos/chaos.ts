@@ -1,4 +1,4 @@
-// The chaos harness: `npm run chaos -- --seed S --runs N [--size small|normal] [--keep] [--verbose]`.
+// The chaos harness: `npm run chaos -- --seed S --runs N [--parallel P] [--size small|normal] [--keep] [--verbose]`.
 // Each run (seed S, S+1, …) is a whole seeded business day with real worker processes,
 // the sandbox as its own process and a seeded mix of faults, then recovery and the
 // invariants (test/chaos/day.ts). A failing run prints its seed and the violated
@@ -26,25 +26,32 @@ if (size !== 'small' && size !== 'normal') {
   console.error(`--size: expected small or normal, got "${size}"`);
   process.exit(2);
 }
+const parallel = Math.max(1, whole('parallel', 1));
 const verbose = process.argv.includes('--verbose');
 const keep = process.argv.includes('--keep');
 
 const t0 = performance.now();
 const failed: { seed: number; violations: string[] }[] = [];
 let violations = 0;
-for (let s = seed; s < seed + runs; s++) {
-  const r = await runChaosDay(s, { size, keep, ...(verbose ? { log: (l: string) => console.log(l) } : {}) });
-  violations += r.violations.length;
-  const st = r.stats;
-  console.log(`seed ${s}: ${r.violations.length === 0 ? 'ok' : `${r.violations.length} VIOLATIONS`} in ${r.seconds.toFixed(1)} s — ${st.loans} loans, ${st.kills} kills, ${st.terminated} connections dropped, ${st.faultPlans} fault plans, ${st.brokenRules} broken rule files, ${st.duplicateJobs} jobs twice, ${st.concurrentRequests} requests sent concurrently, ${st.repayments} repayments, ${st.duplicatePayouts} duplicate payouts`);
-  if (r.violations.length) {
-    failed.push({ seed: s, violations: r.violations });
-    for (const x of r.violations) console.log(`  seed ${s} violated ${x}`);
-    if (!verbose) for (const e of r.events) console.log(`    ${e}`);
-    console.log(`  replay: npm run chaos -- --seed ${s} --runs 1${size === 'small' ? ' --size small' : ''}${keep ? ` (database ${r.database} kept)` : ''}`);
+// P days side by side, each in its own database with its own processes: a day mostly
+// waits (leases, retries, restarts), so a few together use the machine better.
+let next = seed;
+const lane = async () => {
+  for (let s = next++; s < seed + runs; s = next++) {
+    const r = await runChaosDay(s, { size, keep, ...(verbose ? { log: (l: string) => console.log(l) } : {}) });
+    violations += r.violations.length;
+    const st = r.stats;
+    console.log(`seed ${s}: ${r.violations.length === 0 ? 'ok' : `${r.violations.length} VIOLATIONS`} in ${r.seconds.toFixed(1)} s — ${st.loans} loans, ${st.kills} kills, ${st.terminated} connections dropped, ${st.faultPlans} fault plans, ${st.brokenRules} broken rule files, ${st.duplicateJobs} jobs twice, ${st.concurrentRequests} requests sent concurrently, ${st.repayments} repayments, ${st.duplicatePayouts} duplicate payouts`);
+    if (r.violations.length) {
+      failed.push({ seed: s, violations: r.violations });
+      const lines = [...r.violations.map((x) => `  seed ${s} violated ${x}`), ...(verbose ? [] : r.events.map((e) => `    ${e}`))];
+      lines.push(`  replay: npm run chaos -- --seed ${s} --runs 1${size === 'small' ? ' --size small' : ''}${keep ? ` (database ${r.database} kept)` : ''}`);
+      console.log(lines.join('\n'));
+    }
   }
-}
+};
+await Promise.all(Array.from({ length: Math.min(parallel, Math.max(runs, 1)) }, lane));
 const seconds = (performance.now() - t0) / 1000;
-console.log(`\nchaos: ${runs} runs (seeds ${seed}–${seed + runs - 1}, ${size}), ${failed.length} failed, ${violations} violations, ${seconds.toFixed(1)} s (${(seconds / Math.max(runs, 1)).toFixed(1)} s a run)`);
-if (failed.length) console.log(`failing seeds: ${failed.map((f) => f.seed).join(' ')}`);
+console.log(`\nchaos: ${runs} runs (seeds ${seed}–${seed + runs - 1}, ${size}, ${parallel} at a time), ${failed.length} failed, ${violations} violations, ${seconds.toFixed(1)} s (${(seconds / Math.max(runs, 1)).toFixed(1)} s a run)`);
+if (failed.length) console.log(`failing seeds: ${failed.map((f) => f.seed).sort((a, b) => a - b).join(' ')}`);
 process.exit(failed.length ? 1 : 0);
