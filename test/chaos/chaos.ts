@@ -35,12 +35,14 @@ const failed: { seed: number; violations: string[] }[] = [];
 let violations = 0;
 // P days side by side, each in its own database with its own processes: a day mostly
 // waits (leases, retries, restarts), so a few together use the machine better.
+const totals: Record<string, number> = {};
 let next = seed;
 const lane = async () => {
   for (let s = next++; s < seed + runs; s = next++) {
     const r = await runChaosDay(s, { size, keep, ...(verbose ? { log: (l: string) => console.log(l) } : {}) });
     violations += r.violations.length;
     const st = r.stats;
+    for (const [k, n] of Object.entries(st)) totals[k] = (totals[k] ?? 0) + n;
     console.log(`seed ${s}: ${r.violations.length === 0 ? 'ok' : `${r.violations.length} VIOLATIONS`} in ${r.seconds.toFixed(1)} s — ${st.loans} loans, ${st.kills} kills, ${st.terminated} connections dropped, ${st.faultPlans} fault plans, ${st.brokenRules} broken rule files, ${st.duplicateJobs} jobs twice, ${st.concurrentRequests} requests sent concurrently, ${st.repayments} repayments, ${st.duplicatePayouts} duplicate payouts`);
     if (r.violations.length) {
       failed.push({ seed: s, violations: r.violations });
@@ -53,5 +55,6 @@ const lane = async () => {
 await Promise.all(Array.from({ length: Math.min(parallel, Math.max(runs, 1)) }, lane));
 const seconds = (performance.now() - t0) / 1000;
 console.log(`\nchaos: ${runs} runs (seeds ${seed}–${seed + runs - 1}, ${size}, ${parallel} at a time), ${failed.length} failed, ${violations} violations, ${seconds.toFixed(1)} s (${(seconds / Math.max(runs, 1)).toFixed(1)} s a run)`);
+console.log(`faults over all runs: ${totals['kills'] ?? 0} workers killed, ${totals['terminated'] ?? 0} connections dropped, ${totals['faultPlans'] ?? 0} fault plans, ${totals['brokenRules'] ?? 0} broken rule files, ${totals['duplicateJobs'] ?? 0} jobs delivered twice, ${totals['concurrentRequests'] ?? 0} requests sent concurrently, ${totals['duplicatePayouts'] ?? 0} duplicate payouts; ${totals['loans'] ?? 0} loans, ${totals['repayments'] ?? 0} card repayments`);
 if (failed.length) console.log(`failing seeds: ${failed.map((f) => f.seed).sort((a, b) => a - b).join(' ')}`);
 process.exit(failed.length ? 1 : 0);
