@@ -14,7 +14,10 @@ export interface BossOptions {
 }
 
 export async function startBoss(url: string, opts: BossOptions = {}): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: url, schema: opts.schema ?? 'pgboss', max: 4, application_name: 'lendpay-boss' });
+  // useListenNotify: queues created with notify (the operators' ad-hoc reprocessing)
+  // wake their workers the moment a job is sent instead of at the next poll; polling
+  // stays as the floor (and is all there is where LISTEN is unavailable).
+  const boss = new PgBoss({ connectionString: url, schema: opts.schema ?? 'pgboss', max: 4, application_name: 'lendpay-boss', useListenNotify: true });
   boss.on('error', opts.onError ?? (() => {}));
   await boss.start();
   for (const name of Object.values(QUEUES)) {

@@ -20,8 +20,13 @@ export const RETRY_LIMIT = 2;
 export async function ensureEscalationQueues(boss: PgBoss): Promise<void> {
   if (!(await boss.getQueue(ESCALATION_QUEUES.deadLetter))) await boss.createQueue(ESCALATION_QUEUES.deadLetter, { retryLimit: 0 });
   for (const name of [ESCALATION_QUEUES.tick, ESCALATION_QUEUES.reprocess]) {
-    if (!(await boss.getQueue(name))) {
-      await boss.createQueue(name, { retryLimit: RETRY_LIMIT, retryDelay: 1, retryBackoff: true, expireInSeconds: 600, deadLetter: ESCALATION_QUEUES.deadLetter });
+    // an operator who reprocesses an order is waiting for it: its jobs NOTIFY the workers
+    const notify = name === ESCALATION_QUEUES.reprocess;
+    const q = await boss.getQueue(name);
+    if (!q) {
+      await boss.createQueue(name, { retryLimit: RETRY_LIMIT, retryDelay: 1, retryBackoff: true, expireInSeconds: 600, deadLetter: ESCALATION_QUEUES.deadLetter, notify });
+    } else if (notify && !q.notify) {
+      await boss.updateQueue(name, { notify });
     }
   }
 }
@@ -89,7 +94,8 @@ export async function workEscalation(boss: PgBoss, deps: EscalationDeps, concurr
   await ensureEscalationQueues(boss);
   const opts = { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 };
   return [
-    await boss.work(ESCALATION_QUEUES.reprocess, opts, makeReprocessJob(deps)),
+    // woken by NOTIFY; the poll is only the backstop while the listener is up
+    await boss.work(ESCALATION_QUEUES.reprocess, { ...opts, notifyPollingIntervalSeconds: 5 }, makeReprocessJob(deps)),
     await boss.work(ESCALATION_QUEUES.tick, opts, makeTickJob(deps)),
   ];
 }

@@ -6,6 +6,8 @@
 //                    settlement that makes the own_balance / cross_account / hold mix
 //   disburse         applyForLoan over the sandbox's HTTP API: latency percentiles, and the
 //                    p99 of one disbursement while 100 others are in flight
+//   reprocess        an operator's ad-hoc reprocess jobs, sent one at a time to a worker
+//                    (its own pg-boss instance): pickup latency, created_on → started_on
 //   post-settlement  the CLI's post-settlement batch (pg-boss, one job per chunk, batch
 //                    debits), with per-phase timings of collectBorrowers
 //   hold-monitor     money arrives for a third of the holds; one monitor pass over every hold
@@ -24,6 +26,9 @@ import { ACCOUNTS } from '../../src/ledger/postings.ts';
 import { addDays } from '../../src/loans/schedule.ts';
 import { POST_SETTLEMENT, type PostSettlementSummary } from '../../jobs/post-settlement.ts';
 import { findBatchRun } from '../../db/batch.repository.ts';
+import { startBoss } from '../../jobs/boss.ts';
+import { ESCALATION_QUEUES, enqueueReprocess, workEscalation } from '../../jobs/escalation.ts';
+import { escalationDeps } from '../../src/cli/commands/ops.ts';
 import type { BusinessDate } from '../../src/dates.ts';
 import type { Fen } from '../../src/money.ts';
 import type { Stage, StageContext, StageRow } from './stages.ts';
@@ -34,6 +39,7 @@ const TERM_DAYS = 14;
 const ADMIN_PAGE = 10_000;
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** One CLI context per size (its database pool, pg-boss and the in-process sandbox), closed at the end. */
 function cli(ctx: StageContext): Context {
@@ -305,6 +311,47 @@ export const COLLECTION_STAGES: Stage[] = [
         ctx.state.set('disburse', { main: a, probe: b });
       }
       return rows;
+    },
+  },
+  {
+    name: 'reprocess',
+    byDefault: true,
+    async run(ctx) {
+      const c = cli(ctx);
+      const { db } = ctx.database;
+      const n = 200;
+      const orders = await db.selectFrom('orders').select('id').where('status', '=', 'succeeded').orderBy('id', 'desc').limit(n).execute();
+      if (orders.length === 0) return [];
+      const sender = await c.boss();
+      // the worker: its own pg-boss instance (its own LISTEN connection), as a worker process has
+      const worker = await startBoss(ctx.database.url);
+      try {
+        await workEscalation(worker, await escalationDeps(c));
+        await sleep(1000); // the worker's listener is up and its first poll has passed
+        const t0 = performance.now();
+        for (const o of orders) {
+          // one at a time, as operators send them, at uneven moments
+          await sleep(Math.floor(Math.random() * 30));
+          await enqueueReprocess(sender, [o.id]);
+          for (let i = 0; i < 2000; i++) {
+            const r = await sql<{ state: string }>`select state from pgboss.job where name = ${ESCALATION_QUEUES.reprocess} and data->>'orderId' = ${String(o.id)} order by created_on desc limit 1`.execute(db);
+            if (r.rows[0] && r.rows[0].state !== 'created' && r.rows[0].state !== 'active') break;
+            await sleep(5);
+          }
+        }
+        const s = seconds(t0);
+        // both timestamps by the database's clock: no skew between sender and worker
+        const lat = (await sql<{ ms: number }>`
+          select (extract(epoch from started_on - created_on) * 1000)::float8 as ms from pgboss.job
+          where name = ${ESCALATION_QUEUES.reprocess} and started_on is not null and data->>'orderId' = any(${orders.map((o) => String(o.id))}::text[])
+          order by 1`.execute(db)).rows.map((r) => r.ms);
+        return [{
+          stage: 'reprocess:pickup', items: lat.length, seconds: s,
+          note: `sent → picked up (NOTIFY): p50 ${percentile(lat, 50).toFixed(0)} ms, p95 ${percentile(lat, 95).toFixed(0)} ms, max ${lat[lat.length - 1]!.toFixed(0)} ms (target p95 ≤ 100 ms)`,
+        }];
+      } finally {
+        await worker.stop({ graceful: true, close: true, timeout: 5000 } as never);
+      }
     },
   },
   {

@@ -14,6 +14,8 @@ import { escalationsOf, operatorQueue, orderTimeline, openAlerts } from '../../d
 import { attemptsOf, ordersOfLoan } from '../../db/orders.repository.ts';
 import { getLoan } from '../../db/loans.repository.ts';
 import type { Clock, BusinessDate } from '../../src/dates.ts';
+import { startBoss } from '../../jobs/boss.ts';
+import { ESCALATION_QUEUES, enqueueReprocess, workEscalation } from '../../jobs/escalation.ts';
 import type { Fen } from '../../src/money.ts';
 
 const D = '2026-11-24' as BusinessDate;
@@ -295,6 +297,31 @@ test('randomized: seeded fault mixes end every order final or in the operator qu
   }
   for (const [loan, n] of perLoan) assert.is(n, 1, `loan ${loan} paid out ${n} times`);
   assert.ok(Date.now() - t0 < 120_000, 'fast enough');
+});
+
+test('reprocess through pg-boss: the queue wakes its workers by NOTIFY, a job reprocesses its order, and one that keeps failing is dead-lettered', async () => {
+  const boss = await startBoss(w.t.url);
+  try {
+    await workEscalation(boss, deps);
+    assert.is((await boss.getQueue(ESCALATION_QUEUES.reprocess))?.notify, true, 'reprocess jobs NOTIFY the workers instead of waiting for a poll');
+    const settled = await w.t.db.selectFrom('orders').select('id').where('status', '=', 'succeeded').orderBy('id').executeTakeFirstOrThrow();
+    const missing = 9_999_999;
+    assert.is(await enqueueReprocess(boss, [settled.id, missing]), 2);
+    const state = async (orderId: number) => (await sql<{ state: string; output: any }>`
+      select state, output from pgboss.job where name = ${ESCALATION_QUEUES.reprocess} and data->>'orderId' = ${String(orderId)} order by created_on desc limit 1`.execute(w.t.db)).rows[0];
+    for (let i = 0; i < 300 && (await state(settled.id))?.state !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.is((await state(settled.id))?.state, 'completed');
+    assert.match(JSON.stringify((await state(settled.id))?.output), `order ${settled.id} is settled (succeeded): nothing to reprocess`, 'a settled order: nothing to do, and the job says so');
+    // the retries (RETRY_LIMIT) of the job for an order that does not exist end in the dead letter
+    for (let i = 0; i < 300 && (await state(missing))?.state !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.is((await state(missing))?.state, 'failed');
+    const dead = (await sql<{ payload: unknown; error: string }>`select payload, error from dead_letters where queue = ${ESCALATION_QUEUES.reprocess}`.execute(w.t.db)).rows;
+    assert.is(dead.length, 1);
+    assert.equal(dead[0]!.payload, { orderId: missing });
+    assert.match(dead[0]!.error, `no order ${missing}`);
+  } finally {
+    await boss.stop({ graceful: false, close: true } as never);
+  }
 });
 
 test.run();
