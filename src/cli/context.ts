@@ -104,14 +104,25 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
  */
 async function activeRulesInstead(ctx: Context, err: unknown, log: (line: string) => void): Promise<RuleSet> {
   if (!(err instanceof LendpayError) || err.code !== 'RULES_INVALID') throw err;
-  const fromDb = await (async () => {
-    const { db } = await ctx.database();
-    const { activeVersion } = await import('../../db/rule-versions.repository.ts');
-    const { getRuleSetContent } = await import('../../db/rulesets.repository.ts');
-    const v = await activeVersion(db);
-    const content = v ? ((await getRuleSetContent(db, v.hash)) as Record<string, unknown> | null) : null;
-    return v && content ? { v, content } : null;
-  })().catch(() => null);
+  // the database may blip while a worker starts (a dropped connection): a few tries
+  let fromDb: { v: { version: number; hash: string }; content: Record<string, unknown> } | null = null;
+  let dbError: unknown = null;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const { db } = await ctx.database();
+      const { activeVersion } = await import('../../db/rule-versions.repository.ts');
+      const { getRuleSetContent } = await import('../../db/rulesets.repository.ts');
+      const v = await activeVersion(db);
+      const content = v ? ((await getRuleSetContent(db, v.hash)) as Record<string, unknown> | null) : null;
+      fromDb = v && content ? { v, content } : null;
+      dbError = null;
+      break;
+    } catch (e) {
+      dbError = e;
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
+  }
+  if (dbError) throw new LendpayError(err.code, `${err.message}\n(and the active version could not be read instead: ${dbError instanceof Error ? dbError.message : String(dbError)})`, { details: err.details, cause: dbError });
   if (!fromDb) throw err;
   const fs = await import('node:fs');
   const os = await import('node:os');

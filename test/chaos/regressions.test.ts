@@ -67,6 +67,21 @@ test('worker-start-with-broken-rule-file: a broken working copy does not stop a 
   assert.match(said, /do not load.*using the active version 1/, 'and it says so');
 });
 
+test('worker-start-broken-rules-while-database-unreachable: the refusal says both why the rules did not load and why the active version could not be read instead', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-rules-')), 'rules');
+  fs.cpSync(path.resolve('rules'), dir, { recursive: true });
+  const file = path.join(dir, 'escalation.json');
+  fs.writeFileSync(file, '{"rules": [{"conditions": 42}]}');
+  // nothing listens on port 1: every try to read the active version fails
+  const ctx = createContext({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', LENDPAY_RULES_DIR: dir, LENDPAY_LOG_LEVEL: 'silent' });
+  const err = await ctx.rules().then(() => null, (e: Error & { code?: string; details?: readonly string[] }) => e);
+  await ctx.close().catch(() => {});
+  assert.is(err?.code, 'RULES_INVALID');
+  assert.match(String(err?.message), /problem/, 'what is wrong with the rules');
+  assert.match(String(err?.message), /the active version could not be read instead: .*ECONNREFUSED|the active version could not be read instead: \S/, 'and why the fallback did not help');
+  assert.ok((err?.details ?? []).some((d) => d.includes('escalation.json')), 'the problems still name the file');
+});
+
 test('worker-crash-on-dropped-connection: a backend terminated under a checked-out client (mid-transaction) is an error for its query, not an uncaught exception', async () => {
   const pool = createPool(`${t.url}${t.url.includes('?') ? '&' : '?'}application_name=chaos-victim`, 2);
   const uncaught: unknown[] = [];
