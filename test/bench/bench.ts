@@ -7,6 +7,7 @@
 // every selected stage in registry order, one table row per measurement, the database
 // dropped again. Peak memory is this process's RSS high-water during the stage,
 // sampled every 20 ms (Postgres's own memory is not in it).
+import { parseArgs as parseArgs_ } from 'node:util';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -27,25 +28,28 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sizes: [100_000], stages: STAGES.filter((s) => s.byDefault).map((s) => s.name), out: null, seed: 42, date: '2026-06-15', options: { dueShare: 0.3, disburse: 2000, disburseConcurrency: 8 }, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!, v = argv[i + 1];
-    const need = () => {
-      if (v === undefined) throw new Error(`${k} needs a value`);
-      i++;
-      return v;
-    };
-    if (k === '--sizes') a.sizes = need().split(',').map((s) => Number(s.replace(/_/g, '')));
-    else if (k === '--stages') a.stages = need().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (k === '--out') a.out = need();
-    else if (k === '--seed') a.seed = Number(need());
-    else if (k === '--date') a.date = need();
-    else if (k === '--keep') a.keep = true;
-    else if (k === '--due-share') a.options.dueShare = Number(need());
-    else if (k === '--disburse') a.options.disburse = Number(need().replace(/_/g, ''));
-    else if (k === '--disburse-concurrency') a.options.disburseConcurrency = Number(need());
-    else throw new Error(`unknown option ${k} (try --sizes, --stages, --out, --seed, --date, --due-share, --disburse, --disburse-concurrency)`);
-  }
+  const { values: o } = parseArgs_({
+    args: argv,
+    strict: true,
+    options: {
+      sizes: { type: 'string' }, stages: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, date: { type: 'string' },
+      keep: { type: 'boolean' }, 'due-share': { type: 'string' }, disburse: { type: 'string' }, 'disburse-concurrency': { type: 'string' },
+    },
+  });
+  const whole = (v: string) => Number(v.replace(/_/g, ''));
+  const a: Args = {
+    sizes: o.sizes === undefined ? [100_000] : o.sizes.split(',').map(whole),
+    stages: o.stages === undefined ? STAGES.filter((s) => s.byDefault).map((s) => s.name) : o.stages.split(',').map((s) => s.trim()).filter(Boolean),
+    out: o.out ?? null,
+    seed: o.seed === undefined ? 42 : Number(o.seed),
+    date: o.date ?? '2026-06-15',
+    options: {
+      dueShare: o['due-share'] === undefined ? 0.3 : Number(o['due-share']),
+      disburse: o.disburse === undefined ? 2000 : whole(o.disburse),
+      disburseConcurrency: o['disburse-concurrency'] === undefined ? 8 : Number(o['disburse-concurrency']),
+    },
+    keep: o.keep ?? false,
+  };
   for (const s of a.sizes) if (!Number.isSafeInteger(s) || s < 1) throw new Error(`--sizes: ${s} is not a positive whole number`);
   if (!(a.options.dueShare > 0 && a.options.dueShare <= 1)) throw new Error('--due-share: expected a number in (0, 1]');
   if (!Number.isSafeInteger(a.options.disburse) || a.options.disburse < 1) throw new Error('--disburse: expected a positive whole number');

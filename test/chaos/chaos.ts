@@ -3,32 +3,33 @@
 // the sandbox as its own process and a seeded mix of faults, then recovery and the
 // invariants (test/chaos/day.ts). A failing run prints its seed and the violated
 // invariant; `--seed S --runs 1` replays it. Exit 1 on any violation.
+import { parseArgs } from 'node:util';
 import { runChaosDay } from './day.ts';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
-}
-function whole(name: string, dflt: number): number {
-  const raw = arg(name, String(dflt));
-  const n = Number(raw);
+const { values: o } = parseArgs({
+  strict: true,
+  options: {
+    seed: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' }, parallel: { type: 'string', default: '1' },
+    size: { type: 'string', default: 'normal' }, verbose: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false },
+  },
+});
+function whole(name: 'seed' | 'runs' | 'parallel'): number {
+  const n = Number(o[name]);
   if (!Number.isSafeInteger(n) || n < 0) {
-    console.error(`--${name}: expected a whole number, got "${raw}"`);
+    console.error(`--${name}: expected a whole number, got "${o[name]}"`);
     process.exit(2);
   }
   return n;
 }
-
-const seed = whole('seed', 1);
-const runs = whole('runs', 1);
-const size = arg('size', 'normal');
+const seed = whole('seed');
+const runs = whole('runs');
+const parallel = Math.max(1, whole('parallel'));
+const size = o.size;
 if (size !== 'small' && size !== 'normal') {
   console.error(`--size: expected small or normal, got "${size}"`);
   process.exit(2);
 }
-const parallel = Math.max(1, whole('parallel', 1));
-const verbose = process.argv.includes('--verbose');
-const keep = process.argv.includes('--keep');
+const { verbose, keep } = o;
 
 const t0 = performance.now();
 const failed: { seed: number; violations: string[] }[] = [];
