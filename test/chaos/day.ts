@@ -12,7 +12,8 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { PgBoss } from 'pg-boss';
-import { openUrl, type OpenDatabase } from '../../db/open.ts';
+import { openUrl, resolveDatabaseUrl, type OpenDatabase } from '../../db/open.ts';
+import { loadConfig } from '../../src/config.ts';
 import { importCustomersFile } from '../../db/import.ts';
 import { writePopulationJsonl } from '../../src/demo/population.ts';
 import { businessDateAt, systemClock, type BusinessDate, type Clock } from '../../src/dates.ts';
@@ -66,12 +67,16 @@ class Violations {
   }
 }
 
-function adminUrl(): string {
-  return process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
+// The server the days' databases are made on: DATABASE_URL when set, else the embedded
+// default (started once, as the tests do), so the harness needs nothing but Node.
+let admin_: Promise<string> | null = null;
+function adminUrl(): Promise<string> {
+  admin_ ??= resolveDatabaseUrl(loadConfig());
+  return admin_;
 }
 
 async function adminSql(statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: adminUrl() });
+  const c = new pg.Client({ connectionString: await adminUrl() });
   await c.connect();
   try {
     await c.query(statement);
@@ -107,8 +112,9 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
   const T = businessDateAt(new Date());
   const D = addDays(T, 3) as BusinessDate; // the post-settlement date: three daily installments have fallen due
   const name = `lendpay_chaos_${seed}_${randomBytes(3).toString('hex')}`;
+  const base = await adminUrl();
   const url = (() => {
-    const u = new URL(adminUrl());
+    const u = new URL(base);
     u.pathname = `/${name}`;
     u.search = '';
     return u.toString();
