@@ -3,7 +3,7 @@
 // outflow block is lifted at once. Each tick's debits are keyed by the tick's slot,
 // so a tick delivered twice sends nothing twice.
 import { openHoldCustomers } from '../../db/collection.repository.ts';
-import { collectBorrowers, syncBlocks, type ChunkReport, type CollectionDeps } from './service.ts';
+import { collectBorrowers, settleHolds, syncBlocks, type ChunkReport, type CollectionDeps } from './service.ts';
 import type { Step } from './rules.ts';
 import { verifyBlocks } from './blocks.ts';
 
@@ -38,6 +38,12 @@ export async function monitorHolds(deps: CollectionDeps, slot: string, pageSize 
       report.cleared += r.holds.cleared;
       report.unblocked += r.blocks.unblocked;
       report.debits += r.debits.sent;
+      // A borrower who owes nothing any more (the debt cleared by a step that died before
+      // it synced the hold: a killed worker, a dropped connection) is not among those
+      // collectBorrowers plans for, so its hold is settled here: cleared, block lifted.
+      const settled = await settleHolds(deps, group, null, 'hold-monitor');
+      report.cleared += settled.holds.cleared;
+      report.unblocked += settled.blocks.unblocked;
     }
   }
   // mend any block left behind by a crash between a hold's change and the platform call

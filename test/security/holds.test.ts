@@ -102,6 +102,21 @@ test('regression: the hold monitor did not re-freeze a block lifted on the platf
   assert.equal(again.refrozen, []);
 });
 
+test('hold-orphaned-when-debt-cleared-before-sync (chaos seed 660): a hold whose debt was paid by a step that died before syncing it is cleared by the next monitor pass, and the block lifted', async () => {
+  const loan = await onHold('G5', 5000);
+  // what a repayment or debit leaves when its process is killed between applying the
+  // payment and settling the hold: the installment paid, the hold still open
+  await w.t.db.updateTable('installments').set((eb) => ({ paid_principal_fen: eb.ref('principal_fen'), paid_interest_fen: eb.ref('interest_fen') })).where('loan_id', '=', loan).execute();
+  assert.ok(await hold('G5'), 'orphaned: open with nothing owed');
+  const m = await monitorHolds(c, 'sec-tick-orphan');
+  assert.is(m.debits, 0, 'nothing is collected: nothing is owed');
+  assert.is(m.cleared, 1);
+  assert.not.ok(await hold('G5'), 'the hold is cleared');
+  assert.not.ok(await blocked('G5'), 'and the block lifted on the platform');
+  const h = await w.t.db.selectFrom('holds').select(['status', 'cleared_by']).where('customer_id', '=', 'G5').executeTakeFirstOrThrow();
+  assert.equal([h.status, h.cleared_by], ['cleared', 'hold-monitor']);
+});
+
 test('holds release: needs a name and a reason; clears the hold as operator:NAME, records the audit row, unblocks', async () => {
   await onHold('G4', 5000);
   for (const bad of [{ by: '', reason: 'customer complaint #123' }, { by: 'alice smith', reason: 'ok ok' }, { by: 'alice', reason: '  ' }]) {
