@@ -4,6 +4,7 @@
 import { formatYuan, parseYuan, type Fen } from '../money.ts';
 import type { ParseResult } from '../eligibility/rules.ts';
 import { COLLECTION_FACTS, COLLECTION_FACT_NAMES, isCollectionFact, type CollectionFactName, type FactKind, type FactSpec } from './facts.ts';
+import { Problems } from '../rules/problems.ts';
 
 export const OPERATORS = ['equal', 'notEqual', 'in', 'notIn', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'] as const;
 export type Operator = (typeof OPERATORS)[number];
@@ -80,31 +81,6 @@ type Json = unknown;
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: Json): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v));
 const list = (xs: readonly string[]): string => xs.join(', ');
-
-class Problems {
-  readonly errors: string[] = [];
-  readonly warnings: string[] = [];
-  readonly file: string;
-  constructor(file: string) {
-    this.file = file;
-  }
-  error(path: string, reason: string): void {
-    this.errors.push(`${this.file}: ${path}: ${reason}`);
-  }
-  warn(path: string, reason: string): void {
-    this.warnings.push(`${this.file}: ${path}: ${reason}`);
-  }
-  keys(obj: Record<string, Json>, path: string, allowed: readonly string[]): boolean {
-    let ok = true;
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k)) {
-        this.error(`${path}.${k}`, `unknown property "${k}" (allowed: ${list(allowed)})`);
-        ok = false;
-      }
-    }
-    return ok;
-  }
-}
 
 function amount(p: Problems, v: Json, path: string): Fen | null {
   if (typeof v !== 'string') {

@@ -5,6 +5,7 @@ import { formatYuan, mulRatioFloor, floorToUnit, parseYuan, type Fen } from '../
 import { DOORS, REASON_CODES, type Door, type EligibilityDecision } from './types.ts';
 import type { CustomerId } from '../customers/types.ts';
 import { FACTS, FACT_NAMES, MAX_MONTHS, isFactName, type FactKind, type FactName } from './facts.ts';
+import { Problems } from '../rules/problems.ts';
 
 export const OPERATORS = [
   'equal',
@@ -91,26 +92,6 @@ export interface ParseResult<T> {
 type Json = unknown;
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: Json): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v));
-
-class Problems {
-  readonly errors: string[] = [];
-  readonly warnings: string[] = [];
-  readonly file: string;
-  constructor(file: string) {
-    this.file = file;
-  }
-  error(path: string, reason: string): void {
-    this.errors.push(`${this.file}: ${path}: ${reason}`);
-  }
-  warn(path: string, reason: string): void {
-    this.warnings.push(`${this.file}: ${path}: ${reason}`);
-  }
-  keys(obj: Record<string, Json>, path: string, allowed: readonly string[]): void {
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k)) this.error(`${path}.${k}`, `unknown property "${k}" (allowed: ${allowed.join(', ')})`);
-    }
-  }
-}
 
 function months(p: Problems, params: Json, path: string): number | null {
   if (!isObject(params)) {
