@@ -152,7 +152,22 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
       await openImportedOnSandbox(db, platformUrl);
     })();
     const channel = createHttpChannel({ baseUrl: platformUrl, timeoutMs: CHANNEL_TIMEOUT_MS });
-    const admin = (route: string, body: unknown) => adminPost(platformUrl, route, body) as Promise<any>;
+    // The marketplace's own calls (balances, the settlement file) are the harness's setup,
+    // not lendpay under test. With several days side by side the server can run out of
+    // connections; the sandbox then answers 500 "too many clients" before it opens a
+    // transaction, so nothing happened and the caller sends the same call again, as a
+    // marketplace would. Any other error still fails the day.
+    const admin = async (route: string, body: unknown): Promise<any> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await adminPost(platformUrl, route, body);
+        } catch (e) {
+          if (attempt >= 20 || !/too many clients/.test(String(e))) throw e;
+          event(`sandbox ${route}: the server is out of connections, sent again (try ${attempt + 1})`);
+          await sleep(250 * attempt);
+        }
+      }
+    };
     const adminGet = async (route: string) => (await fetch(`${platformUrl}${route}`)).json() as Promise<any>;
 
     // ---- pg-boss: the harness supervises (expires abandoned jobs quickly) and enqueues ----
