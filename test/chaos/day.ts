@@ -75,6 +75,28 @@ function adminUrl(): Promise<string> {
   return admin_;
 }
 
+/**
+ * Connections one day holds at its peak, as sampled (pg_stat_activity by database): a
+ * normal day 16–24 with three workers, a small one fewer with two. The pools allow more,
+ * so these are what the runner plans with, with room to spare.
+ */
+export const DAY_CONNECTIONS = { small: 22, normal: 30 } as const;
+
+/** Connections the days may still open on the server: max_connections less the reserved and those in use. */
+export async function serverConnectionRoom(): Promise<{ max: number; room: number }> {
+  const c = new pg.Client({ connectionString: await adminUrl() });
+  await c.connect();
+  try {
+    const r = await c.query<{ max: number; reserved: number; used: number }>(
+      `select current_setting('max_connections')::int as max, current_setting('superuser_reserved_connections')::int as reserved,
+              (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as used`);
+    const { max, reserved, used } = r.rows[0]!;
+    return { max, room: max - reserved - used };
+  } finally {
+    await c.end();
+  }
+}
+
 async function adminSql(statement: string): Promise<void> {
   const c = new pg.Client({ connectionString: await adminUrl() });
   await c.connect();
