@@ -84,24 +84,18 @@ export const DAY_CONNECTIONS = { small: 22, normal: 30 } as const;
 
 /** Connections the days may still open on the server: max_connections less the reserved and those in use. */
 export async function serverConnectionRoom(): Promise<{ max: number; room: number }> {
-  const c = new pg.Client({ connectionString: await adminUrl() });
-  await c.connect();
-  try {
-    const r = await c.query<{ max: number; reserved: number; used: number }>(
-      `select current_setting('max_connections')::int as max, current_setting('superuser_reserved_connections')::int as reserved,
-              (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as used`);
-    const { max, reserved, used } = r.rows[0]!;
-    return { max, room: max - reserved - used };
-  } finally {
-    await c.end();
-  }
+  const [r] = await adminQuery<{ max: number; reserved: number; used: number }>(
+    `select current_setting('max_connections')::int as max, current_setting('superuser_reserved_connections')::int as reserved,
+            (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as used`);
+  return { max: r!.max, room: r!.max - r!.reserved - r!.used };
 }
 
-async function adminSql(statement: string): Promise<void> {
+/** One statement on the server itself (create or drop a day's database, read its settings), on a connection of its own. */
+async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(statement: string): Promise<R[]> {
   const c = new pg.Client({ connectionString: await adminUrl() });
   await c.connect();
   try {
-    await c.query(statement);
+    return (await c.query<R>(statement)).rows;
   } finally {
     await c.end();
   }
@@ -145,7 +139,7 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
   const rulesDir = path.join(tmp, 'rules');
   fs.cpSync(path.join(ROOT, 'rules'), rulesDir, { recursive: true });
 
-  await adminSql(`create database ${name}`);
+  await adminQuery(`create database ${name}`);
   let open: OpenDatabase | null = null;
   let boss: PgBoss | null = null;
   let sandbox: Child | null = null;
@@ -174,22 +168,7 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
       await openImportedOnSandbox(db, platformUrl);
     })();
     const channel = createHttpChannel({ baseUrl: platformUrl, timeoutMs: CHANNEL_TIMEOUT_MS });
-    // The marketplace's own calls (balances, the settlement file) are the harness's setup,
-    // not lendpay under test. With several days side by side the server can run out of
-    // connections; the sandbox then answers 500 "too many clients" before it opens a
-    // transaction, so nothing happened and the caller sends the same call again, as a
-    // marketplace would. Any other error still fails the day.
-    const admin = async (route: string, body: unknown): Promise<any> => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await adminPost(platformUrl, route, body);
-        } catch (e) {
-          if (attempt >= 20 || !/too many clients/.test(String(e))) throw e;
-          event(`sandbox ${route}: the server is out of connections, sent again (try ${attempt + 1})`);
-          await sleep(250 * attempt);
-        }
-      }
-    };
+    const admin = (route: string, body: unknown) => adminPost(platformUrl, route, body) as Promise<any>;
     const adminGet = async (route: string) => (await fetch(`${platformUrl}${route}`)).json() as Promise<any>;
 
     // ---- pg-boss: the harness supervises (expires abandoned jobs quickly) and enqueues ----
@@ -559,7 +538,7 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     }
     await boss?.stop({ graceful: false, close: true, timeout: 2000 } as never).catch(() => {});
     await open?.close().catch(() => {});
-    if (!opts.keep) await adminSql(`drop database if exists ${name} with (force)`).catch(() => {});
+    if (!opts.keep) await adminQuery(`drop database if exists ${name} with (force)`).catch(() => {});
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
