@@ -152,6 +152,8 @@ export interface JournalLinesTable {
   loan_id: string | null;
   debit_fen: Generated<number>;
   credit_fen: Generated<number>;
+  /** the order whose posting this line is part of (an entry may hold many orders' lines) */
+  order_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface InstallmentsTable {
