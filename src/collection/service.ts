@@ -6,13 +6,14 @@
 // transaction); derive the holds and make the platform's outflow block match them.
 import type { Db } from '../../db/connection.ts';
 import {
-  blockMismatches, chunkPlanner, collectionPhases, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, syncHolds,
-  type DueBorrower, type HoldChange, type ItemRecord,
+  blockMismatches, chunkPlanner, collectionPhases, holdStates, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, writeHolds,
+  type DueBorrower, type ItemRecord,
 } from '../../db/collection.repository.ts';
 import { insertSubmitted } from '../../db/orders.repository.ts';
 import { sendBegun } from '../orders/protocol.ts';
 import type { NewOrder } from '../orders/types.ts';
 import { collectionSettlement } from './outcomes.ts';
+import { decideHolds, type HoldChange } from './holds.ts';
 import type { PaymentChannel, BalanceResult } from '../channel/types.ts';
 import { MAX_BATCH } from '../channel/types.ts';
 import type { Clock } from '../dates.ts';
@@ -200,7 +201,14 @@ export async function settleHolds(
   clearedBy = 'collection',
 ): Promise<{ changes: HoldChange[]; holds: { opened: number; cleared: number }; blocks: { blocked: number; unblocked: number } }> {
   let t = performance.now();
-  const changes = await syncHolds(deps.db, customerIds, asOf, deps.clock.now(), clearedBy);
+  const changes = customerIds.length === 0 ? [] : await deps.db.transaction().execute(async (trx) => {
+    await chunkPlanner(trx);
+    // the planner's locks: a hold is decided from dues no one else is changing
+    await lockCustomers(trx, customerIds);
+    const w = decideHolds(await holdStates(trx, customerIds, asOf), asOf);
+    const opened = await writeHolds(trx, w, asOf, deps.clock.now(), clearedBy);
+    return [...w.events, ...opened.map((h): HoldChange => ({ customerId: h.customerId, holdId: h.id, event: 'opened', amount: h.amount }))];
+  });
   t = lap('holds', t);
   const blocks = await syncBlocks(deps, customerIds);
   lap('blocks', t);
