@@ -70,6 +70,35 @@ export async function dueBorrowerKeys(db: Q, date: string, size: number): Promis
   return r.rows.map((x) => x.customer_id);
 }
 
+/**
+ * Borrowers in the selection with something unpaid due on or before `date`, and their
+ * balance accounts: what the platform is asked for balances before the plan, one statement.
+ */
+export async function dueBorrowerAccounts(db: Q, date: string, range: { fromKey: string; toKey: string | null } | { ids: readonly string[] }): Promise<Map<string, string[]>> {
+  const where = 'ids' in range
+    ? sql`l.customer_id = any(${range.ids as string[]}::text[])`
+    : range.toKey === null
+      ? sql`l.customer_id >= ${range.fromKey}`
+      : sql`l.customer_id >= ${range.fromKey} and l.customer_id < ${range.toKey}`;
+  const r = await sql<{ customer_id: string; id: string | null }>`
+    select d.customer_id, a.id
+    from (
+      select distinct l.customer_id from loans l
+      where ${where} and l.status = 'disbursed'
+        and exists (select 1 from installments i where i.loan_id = l.id and i.due_date <= ${date}::date and ${UNPAID})
+    ) d
+    left join customer_accounts a on a.customer_id = d.customer_id
+    order by d.customer_id, a.id
+  `.execute(db);
+  const out = new Map<string, string[]>();
+  for (const x of r.rows) {
+    const list = out.get(x.customer_id) ?? [];
+    if (x.id !== null) list.push(x.id);
+    out.set(x.customer_id, list);
+  }
+  return out;
+}
+
 export interface DueLoan {
   loanId: string;
   kind: 'loan' | 'recovery';

@@ -4,7 +4,7 @@
 // carries it out inside the transaction that records the outcomes (src/orders).
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/types.ts';
-import { applyInstallmentPayments, insertNotifications, latestWaterfalls, lockLoans, paymentInstrumentsOf, unpaidInstallments, type InstallmentPayment, type NewNotification } from '../../db/collection.repository.ts';
+import { applyInstallmentPayments, insertNotifications, lap, latestWaterfalls, lockLoans, paymentInstrumentsOf, unpaidInstallments, type InstallmentPayment, type NewNotification } from '../../db/collection.repository.ts';
 import type { PostedLine } from '../../db/orders.repository.ts';
 import { postingForCollection } from '../ledger/postings.ts';
 import type { Fen } from '../money.ts';
@@ -87,17 +87,22 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
       }
       const wins = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null);
       if (wins.length === 0) return [];
+      let lt = performance.now();
       const loanIds = [...new Set(wins.map((w) => w.order.loanId!))].sort();
       // the loans are locked so that two outcomes of one loan allocate one after the other
       await lockLoans(trx, loanIds);
+      lt = lap('outcomes:lock-loans', lt);
       const dues = await unpaidInstallments(trx, loanIds);
+      lt = lap('outcomes:read-installments', lt);
       // a loan the caller did not plan (a repayment, a recovered or escalated debit) goes by its latest plan
       const unplanned = loanIds.filter((id) => opts.waterfallOf?.(id) === undefined);
       const stored = await latestWaterfalls(trx, unplanned);
       const known = (w: string | undefined): WaterfallOrder | undefined => ((WATERFALL_ORDERS as readonly (string | undefined)[]).includes(w) ? (w as WaterfallOrder) : undefined);
       const waterfallOf = (id: string): WaterfallOrder => opts.waterfallOf?.(id) ?? known(stored.get(id)) ?? DEFAULT_WATERFALL;
       const allocated = allocateCollected(wins, dues, waterfallOf);
+      lt = lap('outcomes:allocate', lt);
       await applyInstallmentPayments(trx, allocated.payments);
+      lt = lap('outcomes:installments-update', lt);
       const cards = await paymentInstrumentsOf(trx, wins.filter((w) => w.order.sourceRef.startsWith('card:')).map((w) => w.order.sourceRef.slice(5)));
       const at = opts.now();
       const notes: NewNotification[] = wins.map((w) => {
@@ -108,7 +113,9 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
         const params: NotificationParams = { account: card?.last4 ?? id, bank: card?.bank ?? null, at, amount: o.amount, loanId: o.loanId! };
         return { customerId: o.customerId!, orderId: o.id, kind: 'debit', body: renderNotification(opts.templates, isCard ? 'card_repayment' : 'debit', params), createdAt: at };
       });
+      lt = lap('outcomes:render', lt);
       await insertNotifications(trx, notes);
+      lap('outcomes:notifications', lt);
       if (t) for (const c of allocated.collected) t.collected = (t.collected + c.amount) as Fen;
       return allocated.lines;
     },

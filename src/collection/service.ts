@@ -6,11 +6,13 @@
 // transaction); derive the holds and make the platform's outflow block match them.
 import type { Db } from '../../db/connection.ts';
 import {
-  blockMismatches, chunkPlanner, collectionPhases, holdStates, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, writeHolds,
+  blockMismatches, chunkPlanner, collectionPhases, dueBorrowerAccounts, holdStates, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, writeHolds,
   type DueBorrower, type ItemRecord,
 } from '../../db/collection.repository.ts';
 import { insertSubmitted } from '../../db/orders.repository.ts';
-import { sendBegun } from '../orders/protocol.ts';
+import { recordOutcomes } from '../orders/protocol.ts';
+import { sendRequests } from '../orders/send.ts';
+import { toResult } from '../orders/requests.ts';
 import type { NewOrder } from '../orders/types.ts';
 import { collectionSettlement } from './outcomes.ts';
 import { decideHolds, type HoldChange } from './holds.ts';
@@ -81,10 +83,11 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
     debits: { sent: 0, succeeded: 0, failed: 0, unknown: 0 }, holds: { opened: 0, cleared: 0 }, blocks: { blocked: 0, unblocked: 0 },
   };
   // who owes, and on which accounts, then their balances: no transaction is open across the platform call
-  const first = await loadDueBorrowers(deps.db, opts.date, selection);
+  const owing = await dueBorrowerAccounts(deps.db, opts.date, selection);
   t = lap('load', t);
-  if (first.length === 0) return report;
-  const balances = await bulkBalances(deps.channel, first.flatMap((b) => b.accounts.map((a) => a.id)));
+  if (owing.size === 0) return report;
+  const ids = [...owing.keys()];
+  const balances = await bulkBalances(deps.channel, [...owing.values()].flat());
   t = lap('balances-http', t);
   const evaluate = evaluatorFor(deps.collectionRules);
   const now = deps.clock.now();
@@ -94,13 +97,12 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
   // 1. under the borrowers' locks: the plans, recorded, with their debit orders and attempts
   const begun = await deps.db.transaction().execute(async (trx) => {
     await chunkPlanner(trx);
-    const ids = first.map((b) => b.customerId);
     let tt = performance.now();
     await lockCustomers(trx, ids);
     tt = lap('plan:lock', tt);
-    // read again under the locks: another planner may have collected or sent meanwhile
+    // what they owe, read under the locks: no other planner collects or sends for them meanwhile
     const borrowers = await loadDueBorrowers(trx, opts.date, { ids });
-    tt = lap('plan:reload', tt);
+    tt = lap('plan:load-dues', tt);
     const items: ItemRecord[] = [];
     const orders: NewOrder[] = [];
     for (const b of borrowers) {
@@ -157,13 +159,16 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
   // 2. and 3. the debits in batch calls, then their outcomes with allocation, journal and notifications
   const totals = { collected: 0 as Fen, succeeded: 0, failed: 0, unknown: 0, customers: new Set<string>() };
   report.debits.sent = begun.length;
-  await sendBegun(deps, begun, collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), waterfallOf: (id) => waterfalls.get(id), totals }));
-  t = lap('debits+outcomes', t);
+  const sent = await sendRequests(deps.channel, begun.map((b) => ({ order: b.order, requestId: b.attempt.requestId })));
+  t = lap('debit-http', t);
+  const settlement = collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), waterfallOf: (id) => waterfalls.get(id), totals });
+  await recordOutcomes(deps, begun.map((b, i) => ({ orderId: b.order.id, attemptNo: b.attempt.attemptNo, result: toResult(sent[i]!) })), settlement);
+  t = lap('outcomes-tx', t);
   report.debits.succeeded = totals.succeeded;
   report.debits.failed = totals.failed;
   report.debits.unknown = totals.unknown;
   report.collected = totals.collected;
-  const after = await settleHolds(deps, first.map((b) => b.customerId), opts.openHolds ? opts.date : null);
+  const after = await settleHolds(deps, ids, opts.openHolds ? opts.date : null);
   report.holds = after.holds;
   report.blocks = after.blocks;
   return report;
