@@ -414,8 +414,10 @@ export async function recordBlocks(db: Q, blocks: readonly { customerId: string;
   `.execute(db);
 }
 
-/** Open holds' borrowers, for the hold monitor, a page at a time. */
-export async function openHoldCustomers(db: Q, after: string, limit: number): Promise<string[]> {
-  const r = await db.selectFrom('holds').select('customer_id').where('status', '=', 'open').where('customer_id', '>', after).orderBy('customer_id').limit(limit).execute();
+/** Open holds' borrowers, for the hold monitor, a page at a time (or those of `among` that have one). */
+export async function openHoldCustomers(db: Q, after: string, limit: number, among?: readonly string[]): Promise<string[]> {
+  let q = db.selectFrom('holds').select('customer_id').where('status', '=', 'open').where('customer_id', '>', after);
+  if (among) q = q.where('customer_id', '=', sql<string>`any(${[...among]}::text[])`);
+  const r = await q.orderBy('customer_id').limit(limit).execute();
   return r.map((x) => x.customer_id);
 }

@@ -72,6 +72,8 @@ export interface CollectOptions {
   openHolds: boolean;
   /** only these kinds of dues (reconciliation collects its recovery receivables alone) */
   loanKinds?: readonly ('loan' | 'recovery')[];
+  /** told what the platform said of the borrowers' accounts (the hold monitor checks their blocks with it) */
+  seen?: (balances: readonly BalanceResult[]) => void;
 }
 
 export { collectionPhases };
@@ -87,7 +89,7 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
   t = lap('load', t);
   if (owing.size === 0) return report;
   const ids = [...owing.keys()];
-  const balances = await bulkBalances(deps.channel, [...owing.values()].flat());
+  const balances = await bulkBalances(deps.channel, [...owing.values()].flat(), opts.seen);
   t = lap('balances-http', t);
   const evaluate = evaluatorFor(deps.collectionRules);
   const now = deps.clock.now();
@@ -189,10 +191,11 @@ function factsFor(b: DueBorrower, kind: 'loan' | 'recovery', due: Fen, oldestDue
   };
 }
 
-async function bulkBalances(channel: PaymentChannel, ids: readonly string[]): Promise<Map<string, number>> {
+async function bulkBalances(channel: PaymentChannel, ids: readonly string[], seen?: (b: readonly BalanceResult[]) => void): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (let i = 0; i < ids.length; i += MAX_BATCH) {
     const res: BalanceResult[] = await channel.balances(ids.slice(i, i + MAX_BATCH));
+    seen?.(res);
     for (const r of res) if (r.found) out.set(r.accountId, r.balance);
   }
   return out;
