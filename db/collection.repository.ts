@@ -14,22 +14,6 @@ import type { HoldState } from '../src/collection/holds.ts';
 
 type Q = Db | Transaction<Database>;
 
-/**
- * Chunk statements touch ~1,000 rows of tables that grow with the population. With the
- * default random_page_cost (4, a spinning disk's) the planner joins a 1,000-row unnest
- * to orders, attempts or installments by a hash over a sequential scan of the whole
- * table once the table is mid-sized (measured at 100k merchants: 29 ms instead of ~3 ms
- * for the orders update), so each chunk costs O(table) and the batch O(n²). On SSD or
- * cached data an index lookup is nearly as cheap as a sequential page: say so, for
- * this transaction only.
- */
-export async function chunkPlanner(trx: Transaction<Database>): Promise<void> {
-  // and no JIT: a chunk statement runs for milliseconds, compiling it costs ~100 ms
-  // whenever a stale estimate pushes its cost over jit_above_cost (measured at 1M)
-  await sql`set local random_page_cost = 1.1`.execute(trx);
-  await sql`set local jit = off`.execute(trx);
-}
-
 /** Wall time per phase of collection, summed over calls (the bench reads and resets it). */
 export const collectionPhases = new Map<string, { ms: number; calls: number }>();
 export function lap(name: string, t0: number): number {

@@ -4,7 +4,7 @@
 // carries it out inside the transaction that records the outcomes (src/orders).
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/types.ts';
-import { applyInstallmentPayments, insertNotifications, lap, latestWaterfalls, lockLoans, paymentInstrumentsOf, unpaidInstallments, type InstallmentPayment, type NewNotification } from '../../db/collection.repository.ts';
+import { applyInstallmentPayments, holdStates, insertNotifications, lap, latestWaterfalls, lockCustomers, writeHolds, paymentInstrumentsOf, unpaidInstallments, type InstallmentPayment, type NewNotification } from '../../db/collection.repository.ts';
 import type { PostedLine } from '../../db/orders.repository.ts';
 import { postingForCollection } from '../ledger/postings.ts';
 import type { Fen } from '../money.ts';
@@ -14,6 +14,7 @@ import type { Settlement } from '../orders/protocol.ts';
 import type { Changed, Order } from '../orders/types.ts';
 import { DEFAULT_WATERFALL, WATERFALL_ORDERS, type WaterfallOrder } from './rules.ts';
 import { allocatePayment, type OutstandingInstallment } from './waterfall.ts';
+import { decideHolds, type HoldChange } from './holds.ts';
 
 
 export interface Collected {
@@ -63,6 +64,16 @@ export function allocateCollected(wins: readonly Collected[], dues: ReadonlyMap<
   return out;
 }
 
+/**
+ * The borrowers' holds made to follow what they still owe, inside a transaction that
+ * holds their locks. `asOf`: the date a new hold covers (null: existing holds only).
+ */
+export async function syncHoldsLocked(trx: Transaction<Database>, customerIds: readonly string[], asOf: string | null, now: Date, clearedBy: string): Promise<HoldChange[]> {
+  const w = decideHolds(await holdStates(trx, customerIds, asOf), asOf);
+  const opened = await writeHolds(trx, w, asOf, now, clearedBy);
+  return [...w.events, ...opened.map((h): HoldChange => ({ customerId: h.customerId, holdId: h.id, event: 'opened', amount: h.amount }))];
+}
+
 export interface CollectionSettlementOptions {
   templates: NotificationTemplates;
   now: () => Date;
@@ -70,6 +81,8 @@ export interface CollectionSettlementOptions {
   waterfallOf?: (loanId: string) => WaterfallOrder | undefined;
   /** what was collected, added up as outcomes are recorded */
   totals?: { collected: Fen; succeeded: number; failed: number; unknown: number; customers: Set<string> };
+  /** the holds of these borrowers follow from what they owe once the outcomes are in, in the same transaction */
+  holds?: { customerIds: readonly string[]; asOf: string | null; clearedBy: string; changes: HoldChange[] };
 }
 
 /** The settlement collection orders' outcomes go through, whichever flow sent them. */
@@ -86,12 +99,15 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
         }
       }
       const wins = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null);
-      if (wins.length === 0) return [];
+      const holdsOf = opts.holds?.customerIds ?? [];
+      if (wins.length === 0 && holdsOf.length === 0) return [];
       let lt = performance.now();
       const loanIds = [...new Set(wins.map((w) => w.order.loanId!))].sort();
-      // the loans are locked so that two outcomes of one loan allocate one after the other
-      await lockLoans(trx, loanIds);
-      lt = lap('outcomes:lock-loans', lt);
+      // the borrowers are locked (in id order, as the planner locks them) so that two
+      // outcomes of one borrower allocate one after the other and a hold is decided
+      // from dues nobody else is changing
+      await lockCustomers(trx, [...new Set([...wins.map((w) => w.order.customerId).filter((c): c is string => c !== null), ...holdsOf])]);
+      lt = lap('outcomes:lock-customers', lt);
       const dues = await unpaidInstallments(trx, loanIds);
       lt = lap('outcomes:read-installments', lt);
       // a loan the caller did not plan (a repayment, a recovered or escalated debit) goes by its latest plan
@@ -115,8 +131,12 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
       });
       lt = lap('outcomes:render', lt);
       await insertNotifications(trx, notes);
-      lap('outcomes:notifications', lt);
+      lt = lap('outcomes:notifications', lt);
       if (t) for (const c of allocated.collected) t.collected = (t.collected + c.amount) as Fen;
+      if (opts.holds && holdsOf.length > 0) {
+        opts.holds.changes.push(...(await syncHoldsLocked(trx, holdsOf, opts.holds.asOf, at, opts.holds.clearedBy)));
+        lap('outcomes:holds', lt);
+      }
       return allocated.lines;
     },
   };

@@ -6,7 +6,7 @@
 // transaction); derive the holds and make the platform's outflow block match them.
 import type { Db } from '../../db/connection.ts';
 import {
-  blockMismatches, chunkPlanner, collectionPhases, dueBorrowerAccounts, holdStates, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, writeHolds,
+  blockMismatches, collectionPhases, dueBorrowerAccounts, holdStates, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, writeHolds,
   type DueBorrower, type ItemRecord,
 } from '../../db/collection.repository.ts';
 import { insertSubmitted } from '../../db/orders.repository.ts';
@@ -14,7 +14,7 @@ import { recordOutcomes } from '../orders/protocol.ts';
 import { sendRequests } from '../orders/send.ts';
 import { toResult } from '../orders/requests.ts';
 import type { NewOrder } from '../orders/types.ts';
-import { collectionSettlement } from './outcomes.ts';
+import { collectionSettlement, syncHoldsLocked } from './outcomes.ts';
 import { decideHolds, type HoldChange } from './holds.ts';
 import type { PaymentChannel, BalanceResult } from '../channel/types.ts';
 import { MAX_BATCH } from '../channel/types.ts';
@@ -98,7 +98,6 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
 
   // 1. under the borrowers' locks: the plans, recorded, with their debit orders and attempts
   const begun = await deps.db.transaction().execute(async (trx) => {
-    await chunkPlanner(trx);
     let tt = performance.now();
     await lockCustomers(trx, ids);
     tt = lap('plan:lock', tt);
@@ -163,16 +162,23 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
   report.debits.sent = begun.length;
   const sent = await sendRequests(deps.channel, begun.map((b) => ({ order: b.order, requestId: b.attempt.requestId })));
   t = lap('debit-http', t);
-  const settlement = collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), waterfallOf: (id) => waterfalls.get(id), totals });
+  // the holds follow in the outcomes' transaction, under the same locks
+  const holds = { customerIds: ids, asOf: opts.openHolds ? opts.date : null, clearedBy: 'collection', changes: [] as HoldChange[] };
+  const settlement = collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), waterfallOf: (id) => waterfalls.get(id), totals, holds });
   await recordOutcomes(deps, begun.map((b, i) => ({ orderId: b.order.id, attemptNo: b.attempt.attemptNo, result: toResult(sent[i]!) })), settlement);
   t = lap('outcomes-tx', t);
   report.debits.succeeded = totals.succeeded;
   report.debits.failed = totals.failed;
   report.debits.unknown = totals.unknown;
   report.collected = totals.collected;
-  const after = await settleHolds(deps, ids, opts.openHolds ? opts.date : null);
-  report.holds = after.holds;
-  report.blocks = after.blocks;
+  if (begun.length === 0) {
+    // nothing was sent (all planned before, or nothing to take): the holds still follow what is owed
+    report.holds = (await settleHolds(deps, ids, holds.asOf)).holds;
+  } else {
+    report.holds = countHolds(holds.changes);
+  }
+  report.blocks = await syncBlocks(deps, ids);
+  lap('blocks', t);
   return report;
 }
 
@@ -210,21 +216,18 @@ export async function settleHolds(
 ): Promise<{ changes: HoldChange[]; holds: { opened: number; cleared: number }; blocks: { blocked: number; unblocked: number } }> {
   let t = performance.now();
   const changes = customerIds.length === 0 ? [] : await deps.db.transaction().execute(async (trx) => {
-    await chunkPlanner(trx);
     // the planner's locks: a hold is decided from dues no one else is changing
     await lockCustomers(trx, customerIds);
-    const w = decideHolds(await holdStates(trx, customerIds, asOf), asOf);
-    const opened = await writeHolds(trx, w, asOf, deps.clock.now(), clearedBy);
-    return [...w.events, ...opened.map((h): HoldChange => ({ customerId: h.customerId, holdId: h.id, event: 'opened', amount: h.amount }))];
+    return syncHoldsLocked(trx, customerIds, asOf, deps.clock.now(), clearedBy);
   });
   t = lap('holds', t);
   const blocks = await syncBlocks(deps, customerIds);
   lap('blocks', t);
-  return {
-    changes,
-    holds: { opened: changes.filter((c) => c.event === 'opened').length, cleared: changes.filter((c) => c.event === 'cleared').length },
-    blocks,
-  };
+  return { changes, holds: countHolds(changes), blocks };
+}
+
+function countHolds(changes: readonly HoldChange[]): { opened: number; cleared: number } {
+  return { opened: changes.filter((c) => c.event === 'opened').length, cleared: changes.filter((c) => c.event === 'cleared').length };
 }
 
 /**

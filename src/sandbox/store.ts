@@ -146,7 +146,6 @@ async function processDecided(pool: pg.Pool, items: readonly Item[], opts: Proce
   const client = await pool.connect();
   try {
     await client.query('begin');
-    await client.query('set local random_page_cost = 1.1; set local jit = off');
     const stored = await client.query<{ request_id: string; op: string; payload_hash: string; status: string; code: string | null; amount: number; platform_ref: string; arrives_at: Date | null }>(
       `select request_id, op, payload_hash, status, code, amount, platform_ref, arrives_at from sandbox.requests where request_id = any($1::text[])`,
       [unique.map((i) => i.requestId)],
@@ -245,9 +244,8 @@ async function processOnce(pool: pg.Pool, items: readonly Item[], opts: ProcessO
   const decided = new Map<string, ItemResult>();
   try {
     await client.query('begin');
-    // ~1,000 rows joined by key to tables that grow: index lookups, not a hash over a
-    // sequential scan of the whole table (see chunkPlanner in db/collection.repository.ts)
-    await client.query('set local random_page_cost = 1.1; set local jit = off');
+    // ~1,000 rows joined by key to tables that grow: index lookups (the pool's session
+    // settings, SESSION_OPTIONS in db/connection.ts), not a hash over a sequential scan
     const claimed = await client.query<{ request_id: string }>(
       `insert into sandbox.requests (request_id, op, payload_hash, status, amount, platform_ref)
        select r, o, h, 'pending', a, p from unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) as u(r, o, h, a, p)
