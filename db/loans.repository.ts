@@ -195,6 +195,45 @@ export async function createLoans(trx: Transaction<Database>, loans: readonly Ne
   });
 }
 
+/**
+ * Recovery receivables (a payout the platform made twice), created disbursed and owed
+ * back; one per request id (`recon:<platform ref>`): a re-run finds the first.
+ */
+export async function insertRecoveryLoans(
+  trx: Transaction<Database>,
+  rs: readonly { requestId: string; customerId: string; requestHash: string; amount: Fen; rail: 'card' | 'balance'; destinationId: string; decisionDate: string }[],
+): Promise<Map<string, { id: string; fresh: boolean }>> {
+  const out = new Map<string, { id: string; fresh: boolean }>();
+  if (rs.length === 0) return out;
+  const made = await sql<{ id: string; request_id: string }>`
+    insert into loans (id, kind, customer_id, request_id, request_hash, principal_fen, rail, destination_id, mode, status, decision_date, rule_set_hash, limit_fen)
+    select 'R' || nextval('loan_numbers'), 'recovery', c, r, h, a, ra, d, 'compliant', 'disbursed', dd, 'reconciliation', 0
+    from unnest(${rs.map((x) => x.customerId)}::text[], ${rs.map((x) => x.requestId)}::text[], ${rs.map((x) => x.requestHash)}::text[], ${rs.map((x) => x.amount)}::int8[],
+      ${rs.map((x) => x.rail)}::text[], ${rs.map((x) => x.destinationId)}::text[], ${rs.map((x) => x.decisionDate)}::date[]) with ordinality as u(c, r, h, a, ra, d, dd, n)
+    order by n
+    on conflict (request_id) do nothing returning id, request_id
+  `.execute(trx);
+  for (const m of made.rows) out.set(m.request_id, { id: m.id, fresh: true });
+  const missing = rs.map((x) => x.requestId).filter((r) => !out.has(r));
+  if (missing.length > 0) {
+    const found = await sql<{ id: string; request_id: string }>`select id, request_id from loans where request_id = any(${missing}::text[])`.execute(trx);
+    for (const f of found.rows) out.set(f.request_id, { id: f.id, fresh: false });
+  }
+  return out;
+}
+
+/** Who owns the account or card each payout went to (by the payout's platform reference). */
+export async function ownersOfPayouts(db: Q, payouts: readonly { ref: string; account: string | null; card: string | null }[]): Promise<Map<string, string>> {
+  if (payouts.length === 0) return new Map();
+  const r = await sql<{ ref: string; owner: string | null }>`
+    select u.ref, coalesce(a.customer_id, k.customer_id) as owner
+    from unnest(${payouts.map((p) => p.ref)}::text[], ${payouts.map((p) => p.account)}::text[], ${payouts.map((p) => p.card)}::text[]) as u(ref, acc, card)
+    left join customer_accounts a on a.id = u.acc
+    left join customer_bank_cards k on k.id = u.card and u.acc is null
+  `.execute(db);
+  return new Map(r.rows.filter((x) => x.owner !== null).map((x) => [x.ref, x.owner!]));
+}
+
 /** The repayment schedules of many loans, one statement. */
 export async function insertSchedules(trx: Q, schedules: readonly { loanId: string; installments: readonly Installment[] }[]): Promise<void> {
   const rows = schedules.flatMap((s) => s.installments.map((i) => ({ l: s.loanId, ...i })));

@@ -291,6 +291,13 @@ export async function postJournal(trx: Transaction<Database>, orderId: number | 
   return postEntry(trx, { kind: posting.kind, memo: posting.memo, orderId }, posting.lines.map((line) => ({ orderId, line })), new Date());
 }
 
+/** The state lendpay knows of each platform request id it sent (absent: never sent by lendpay). */
+export async function knownRequestStatuses(db: Q, requestIds: readonly string[]): Promise<Map<string, string>> {
+  if (requestIds.length === 0) return new Map();
+  const r = await sql<{ request_id: string; status: string }>`select request_id, status from order_attempts where request_id = any(${[...requestIds]}::text[])`.execute(db);
+  return new Map(r.rows.map((k) => [k.request_id, k.status]));
+}
+
 // ---- open attempts (recovery) ---------------------------------------------------------
 
 /** Attempts whose outcome is not known, submitted before `before`: recovery queries these. */
