@@ -105,7 +105,9 @@ export async function dashboardWorld(label: string, opts: { size?: number; loans
     queuedOrder = o.id;
   }
   const api = await startApi({
-    db: t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, apiToken: null, stuckAfterMinutes: 10,
+    db: t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, stuckAfterMinutes: 10,
+    // this branch's write routes still check LENDPAY_API_TOKEN before anything else: the operator's token is it
+    apiToken: OPERATOR_TOKEN,
     disburseDeps: () => ctx.disburseDeps(), escalationDeps: () => escalationDeps(ctx), collectionDeps: () => collectionDeps(ctx),
     extensions: { routes: [contractAuth] },
   });
@@ -123,7 +125,7 @@ export async function dashboardWorld(label: string, opts: { size?: number; loans
 /** Screenshots of each view, kept as test artifacts (CI keeps the folder). */
 export const ARTIFACTS = path.resolve(process.env['LENDPAY_TEST_ARTIFACTS'] ?? 'test-artifacts', 'dashboard');
 
-export async function launch() {
+export async function launch(opts: { timezoneId?: string } = {}) {
   const { chromium } = await import('playwright-core');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-chromium-'));
   // launchPersistentContext: a fresh --user-data-dir of our own, removed after.
@@ -131,6 +133,7 @@ export async function launch() {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 1000 },
+    ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   return {
