@@ -10,6 +10,7 @@ import * as m0005 from './0005_rule_versions.ts';
 import * as m0007 from './0007_escalation.ts';
 import * as m0008 from './0008_audit.ts';
 import * as m0010 from './0010_batched_money_path.ts';
+import * as m0050 from './0050_dashboard_indexes.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0007_escalation': m0007,
   '0008_audit': m0008,
   '0010_batched_money_path': m0010,
+  '0050_dashboard_indexes': m0050,
 };
