@@ -462,8 +462,8 @@ export const COLLECTION_STAGES: Stage[] = [
     async run(ctx) {
       const { db } = ctx.database;
       const rows: StageRow[] = [];
-      const TABLES = ['collection_items', 'orders', 'order_attempts', 'journal_entries', 'journal_lines', 'notifications'] as const;
-      const copy = async (label: string, orderFilter: ReturnType<typeof sql>, items: number, opts: { integrity: boolean; plans: ReturnType<typeof sql> | null }) => {
+      const TABLES = ['loans', 'installments', 'collection_items', 'orders', 'order_attempts', 'journal_entries', 'journal_lines', 'notifications'] as const;
+      const copy = async (label: string, orderFilter: ReturnType<typeof sql>, items: number, opts: { integrity: boolean; plans: ReturnType<typeof sql> | null; loans?: ReturnType<typeof sql> }) => {
         let n = 0;
         await db.connection().execute(async (k) => {
           for (const t of [...TABLES].reverse()) await sql`drop table if exists ${sql.table(`bench_copy_${t}`)} cascade`.execute(k);
@@ -473,6 +473,8 @@ export const COLLECTION_STAGES: Stage[] = [
           await sql`analyze bench_orders_written`.execute(k);
           if (opts.integrity) {
             await sql`
+              alter table bench_copy_loans add foreign key (customer_id) references customers (id);
+              alter table bench_copy_installments add foreign key (loan_id) references bench_copy_loans (id);
               alter table bench_copy_collection_items add foreign key (loan_id) references loans (id), add foreign key (customer_id) references customers (id),
                 add foreign key (run_id) references batch_runs (id);
               alter table bench_copy_orders add foreign key (loan_id) references loans (id), add foreign key (customer_id) references customers (id),
@@ -499,6 +501,9 @@ export const COLLECTION_STAGES: Stage[] = [
             await sql`drop table if exists ${sql.table(`bench_src_${t}`)}`.execute(k);
             await sql`create temp table ${sql.table(`bench_src_${t}`)} as ${q}`.execute(k);
           };
+          // a disbursement makes its loan and schedule too (the copies take new ids: the originals exist)
+          await src('loans', opts.loans ? sql`select l.* from loans l where ${opts.loans}` : sql`select * from loans where false`);
+          await src('installments', opts.loans ? sql`select i.* from installments i join bench_src_loans l on l.id = i.loan_id` : sql`select * from installments where false`);
           await src('collection_items', opts.plans ? sql`select c.* from collection_items c where ${opts.plans}` : sql`select * from collection_items where false`);
           await src('orders', sql`select o.* from orders o join bench_orders_written w on w.id = o.id order by o.id`);
           await src('order_attempts', sql`select a.* from order_attempts a join bench_orders_written w on w.id = a.order_id order by a.order_id, a.attempt_no`);
@@ -508,34 +513,35 @@ export const COLLECTION_STAGES: Stage[] = [
             order by 1, 2`);
           await src('journal_entries', sql`select e.* from journal_entries e where e.id in (select entry_id from bench_src_journal_lines) order by e.id`);
           await src('notifications', sql`select x.* from notifications x join bench_orders_written w on w.id = x.order_id order by x.id`);
-          await src('installments', sql`
+          await src('paid', sql`
             select i.loan_id, i.no from installments i
             where i.loan_id in (select distinct o.loan_id from orders o join bench_orders_written w on w.id = o.id where o.status = 'succeeded')
               and (i.paid_principal_fen > 0 or i.paid_interest_fen > 0)`);
-          await sql`analyze bench_src_installments`.execute(k);
+          await sql`analyze bench_src_paid`.execute(k);
           await sql`begin`.execute(k);
           const t1 = performance.now();
           const ins = async (q: ReturnType<typeof sql>) => (n += Number((await q.execute(k)).numAffectedRows ?? 0));
           for (const t of TABLES) await ins(sql`insert into ${sql.table(`bench_copy_${t}`)} select * from ${sql.table(`bench_src_${t}`)}`);
           // the installments the stage paid, written again as they are
-          if (opts.plans) await ins(sql`update installments i set paid_principal_fen = i.paid_principal_fen + 0 from bench_src_installments s where i.loan_id = s.loan_id and i.no = s.no`);
+          if (opts.plans) await ins(sql`update installments i set paid_principal_fen = i.paid_principal_fen + 0 from bench_src_paid s where i.loan_id = s.loan_id and i.no = s.no`);
           await sql`commit`.execute(k);
           const s = seconds(t1);
           for (const t of [...TABLES].reverse()) await sql`drop table ${sql.table(`bench_copy_${t}`)}`.execute(k);
           await sql`drop function if exists bench_balanced_stmt()`.execute(k);
           await sql`drop table bench_orders_written`.execute(k);
-          for (const t of [...TABLES, 'installments']) await sql`drop table if exists ${sql.table(`bench_src_${t}`)}`.execute(k);
+          for (const t of [...TABLES, 'paid']) await sql`drop table if exists ${sql.table(`bench_src_${t}`)}`.execute(k);
           rows.push({
             stage: `limit:${label}${opts.integrity ? '+fks+statement-check' : ''}`, items, seconds: s,
-            note: `insert … select of the ${n} rows it wrote (${opts.plans ? 'plans, ' : ''}orders, attempts, journal, notifications${opts.plans ? ', installments updated' : ''})${opts.integrity ? ', with their foreign keys and the balance checked per statement' : ''}`,
+            note: `insert … select of the ${n} rows it wrote (${opts.loans ? 'loans, schedules, ' : ''}${opts.plans ? 'plans, ' : ''}orders, attempts, journal, notifications${opts.plans ? ', installments updated' : ''})${opts.integrity ? ', with their foreign keys and the balance checked per statement' : ''}`,
           });
         });
       };
       const disb = ctx.state.get('disburse') as { main: { n: number } } | undefined;
       if (disb) {
         const f = sql`o.purpose like 'disburse.%' and o.loan_id in (select id from loans where request_id like 'bench:main:%')`;
-        await copy('disburse', f, disb.main.n, { integrity: false, plans: null });
-        await copy('disburse', f, disb.main.n, { integrity: true, plans: null });
+        const loans = sql`l.request_id like 'bench:main:%'`;
+        await copy('disburse', f, disb.main.n, { integrity: false, plans: null, loans });
+        await copy('disburse', f, disb.main.n, { integrity: true, plans: null, loans });
       }
       const run = await findBatchRun(db, POST_SETTLEMENT, ctx.date);
       const loans = Number((run?.summary as PostSettlementSummary | null)?.loans ?? 0);
