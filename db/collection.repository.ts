@@ -28,16 +28,6 @@ export function lap(name: string, t0: number): number {
 
 const UNPAID = sql`(i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen)`;
 
-export async function insertInstallments(trx: Q, loanId: string, schedule: readonly Installment[]): Promise<void> {
-  if (schedule.length === 0) return;
-  await sql`
-    insert into installments (loan_id, no, due_date, principal_fen, interest_fen)
-    select ${loanId}, n, d, p, i from unnest(${schedule.map((x) => x.no)}::int[], ${schedule.map((x) => x.dueDate)}::date[],
-      ${schedule.map((x) => x.principal)}::int8[], ${schedule.map((x) => x.interest)}::int8[]) as u(n, d, p, i)
-    on conflict do nothing
-  `.execute(trx);
-}
-
 /** Chunk start keys over borrowers with something unpaid due on or before `date`. */
 export async function dueBorrowerKeys(db: Q, date: string, size: number): Promise<string[]> {
   // from the disbursed loans, each probed by key for an unpaid installment due: the cost
@@ -220,12 +210,6 @@ export interface InstallmentPayment {
   no: number;
   principal: number;
   interest: number;
-}
-
-/** Locks the loans' rows in id order: two outcomes of one loan allocate one after the other. */
-export async function lockLoans(trx: Transaction<Database>, loanIds: readonly string[]): Promise<void> {
-  if (loanIds.length === 0) return;
-  await sql`select id from loans where id = any(${[...loanIds].sort()}::text[]) order by id for update`.execute(trx);
 }
 
 /** Every unpaid installment of the loans (any due date), oldest first, and each loan's kind. */

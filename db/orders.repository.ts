@@ -89,12 +89,6 @@ export async function getOrder(db: Q, id: number): Promise<Order | null> {
   return r ? toOrder(r) : null;
 }
 
-export async function getOrders(db: Q, ids: readonly number[]): Promise<Order[]> {
-  if (ids.length === 0) return [];
-  const r = await sql<Record<string, unknown>>`select * from orders where id = any(${[...ids]}::int8[]) order by id`.execute(db);
-  return r.rows.map(toOrder);
-}
-
 export async function ordersOfLoan(db: Q, loanId: string): Promise<Order[]> {
   const rows = await db.selectFrom('orders').selectAll().where('loan_id', '=', loanId).orderBy('id').execute();
   return rows.map(toOrder);
@@ -248,11 +242,6 @@ export async function recordAttemptOutcomes(trx: Transaction<Database>, outcomes
   return todo.map((o) => ({ order: after.get(o.orderId)!, attemptNo: o.attemptNo, result: o.result }));
 }
 
-/** Back to `created` so the next attempt can be sent (used by recovery and escalation). */
-export async function reopenOrder(db: Db, orderId: number): Promise<void> {
-  await db.updateTable('orders').set({ status: 'created', updated_at: new Date() }).where('id', '=', orderId).where('status', 'in', ['failed', 'unknown']).execute();
-}
-
 // ---- the journal ---------------------------------------------------------------------
 
 export interface PostedLine {
@@ -329,6 +318,3 @@ export async function noteQueriedMany(db: Q, attempts: readonly { orderId: numbe
   `.execute(db);
 }
 
-export async function noteQueried(db: Q, orderId: number, attemptNo: number): Promise<void> {
-  await noteQueriedMany(db, [{ orderId, attemptNo }]);
-}
