@@ -37,17 +37,7 @@ export interface Attempt {
   resolvedAt: Date | null;
 }
 
-export interface NewOrder {
-  idempotencyKey: string;
-  kind: OrderKind;
-  purpose: string;
-  loanId: string | null;
-  customerId: string | null;
-  amount: Fen;
-  sourceRef: string;
-  destinationRef: string;
-  parentOrderId?: number | null;
-}
+export type NewOrder = Pick<Order, 'idempotencyKey' | 'kind' | 'purpose' | 'loanId' | 'customerId' | 'amount' | 'sourceRef' | 'destinationRef'> & { parentOrderId?: number | null };
 
 /** What became of one attempt: known (succeeded, failed) or not (query it later). */
 export type AttemptResult =

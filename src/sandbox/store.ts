@@ -123,7 +123,7 @@ class Raced extends Error {}
 export async function processBatch(pool: pg.Pool, items: readonly Item[], opts: ProcessOptions): Promise<ItemResult[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return opts.resend ? await processOnce(pool, items, opts) : await processDecided(pool, items, opts);
+      return await processDecided(pool, items, opts);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if ((e instanceof Raced || code === '40P01' || code === '40001') && attempt < 5) continue;
@@ -159,6 +159,10 @@ async function processDecided(pool: pg.Pool, items: readonly Item[], opts: Proce
         else work.push(it);
       } else if (row.op !== it.op || row.payload_hash !== it.hash) {
         decided.set(it.requestId, { requestId: it.requestId, status: 'rejected', code: 'REQUEST_ID_REUSED', message: `request id ${it.requestId} was used before for a different ${row.op} request; the first request stands` });
+      } else if (opts.resend && row.status === 'failed' && row.code === 'CHANNEL_UNAVAILABLE') {
+        // the platform's own resend of what its bank channel failed: decided afresh (unless the resend is lost too)
+        if (opts.faults.get(it.requestId)?.drop) decided.set(it.requestId, toOutcome(row));
+        else work.push(it);
       } else decided.set(it.requestId, toOutcome(row));
     }
     if (work.length > 0) {
@@ -194,7 +198,11 @@ async function processDecided(pool: pg.Pool, items: readonly Item[], opts: Proce
         `insert into sandbox.requests (request_id, op, payload_hash, status, code, amount, created_at, applied, platform_ref, arrives_at)
          select r, o, h, s, c, a, $7, s = 'succeeded', p, t from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $8::text[], $9::timestamptz[]) as u(r, o, h, s, c, a, p, t)
          order by r
-         on conflict (request_id) do nothing
+         on conflict (request_id) do ${opts.resend
+           ? `update set status = excluded.status, code = excluded.code, amount = excluded.amount, created_at = excluded.created_at, applied = excluded.applied,
+                platform_ref = excluded.platform_ref, arrives_at = excluded.arrives_at, resends = sandbox.requests.resends + 1
+              where sandbox.requests.status = 'failed' and sandbox.requests.code = 'CHANNEL_UNAVAILABLE' and sandbox.requests.payload_hash = excluded.payload_hash`
+           : 'nothing'}
          returning request_id`,
         [outcomes.map((o) => o.requestId), outcomes.map((o) => o.op), outcomes.map((o) => o.hash), outcomes.map((o) => o.status), outcomes.map((o) => o.code),
           outcomes.map((o) => o.amount), opts.now, outcomes.map((o) => o.platformRef), outcomes.map((o) => o.arrivesAt)],
@@ -225,120 +233,6 @@ async function processDecided(pool: pg.Pool, items: readonly Item[], opts: Proce
   }
   return items.map((it) => {
     const d = decided.get(it.requestId)!;
-    if (first.get(it.requestId) !== it && first.get(it.requestId)!.hash !== it.hash) {
-      return { requestId: it.requestId, status: 'rejected', code: 'REQUEST_ID_REUSED', message: `request id ${it.requestId} appears twice in the batch with different payloads; the first stands` };
-    }
-    return d;
-  });
-}
-
-async function processOnce(pool: pg.Pool, items: readonly Item[], opts: ProcessOptions): Promise<ItemResult[]> {
-  // The first occurrence of an id in the batch stands for all of them.
-  const first = new Map<string, Item>();
-  for (const it of items) if (!first.has(it.requestId)) first.set(it.requestId, it);
-  const unique = [...first.values()];
-  const toClaim = unique.filter((it) => !opts.faults.get(it.requestId)?.drop);
-  const refs = new Map(toClaim.map((it) => [it.requestId, newPlatformRef()]));
-
-  const client = await pool.connect();
-  const decided = new Map<string, ItemResult>();
-  try {
-    await client.query('begin');
-    // ~1,000 rows joined by key to tables that grow: index lookups (the pool's session
-    // settings, SESSION_OPTIONS in db/connection.ts), not a hash over a sequential scan
-    const claimed = await client.query<{ request_id: string }>(
-      `insert into sandbox.requests (request_id, op, payload_hash, status, amount, platform_ref)
-       select r, o, h, 'pending', a, p from unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) as u(r, o, h, a, p)
-       order by r
-       on conflict (request_id) do ${opts.resend
-         ? `update set status = 'pending', code = null, platform_ref = excluded.platform_ref, resends = sandbox.requests.resends + 1
-            where sandbox.requests.status = 'failed' and sandbox.requests.code = 'CHANNEL_UNAVAILABLE' and sandbox.requests.payload_hash = excluded.payload_hash`
-         : 'nothing'}
-       returning request_id`,
-      [toClaim.map((i) => i.requestId), toClaim.map((i) => i.op), toClaim.map((i) => i.hash), toClaim.map((i) => i.amount), toClaim.map((i) => refs.get(i.requestId))],
-    );
-    const fresh = new Set(claimed.rows.map((r) => r.request_id));
-    const seen = unique.filter((it) => !fresh.has(it.requestId));
-    if (seen.length > 0) {
-      const stored = await client.query<{ request_id: string; op: string; payload_hash: string; status: string; code: string | null; amount: number; platform_ref: string; arrives_at: Date | null }>(
-        `select request_id, op, payload_hash, status, code, amount, platform_ref, arrives_at from sandbox.requests where request_id = any($1::text[])`,
-        [seen.map((i) => i.requestId)],
-      );
-      const byId = new Map(stored.rows.map((r) => [r.request_id, r]));
-      for (const it of seen) {
-        const row = byId.get(it.requestId);
-        if (!row) decided.set(it.requestId, { requestId: it.requestId, status: 'dropped' });
-        else if (row.op !== it.op || row.payload_hash !== it.hash) {
-          decided.set(it.requestId, { requestId: it.requestId, status: 'rejected', code: 'REQUEST_ID_REUSED', message: `request id ${it.requestId} was used before for a different ${row.op} request; the first request stands` });
-        } else decided.set(it.requestId, toOutcome(row));
-      }
-    }
-
-    const work = unique.filter((it) => fresh.has(it.requestId));
-    const accountIds = [...new Set(work.flatMap((i) => [i.fromAccount, i.toAccount]).filter((x): x is string => x !== undefined))].sort();
-    const cardIds = [...new Set(work.flatMap((i) => [i.fromCard, i.toCard]).filter((x): x is string => x !== undefined))].sort();
-    const accounts = new Map(
-      (accountIds.length === 0 ? [] : (await client.query<AccountRow>(`select id, customer_id, balance_fen, frozen_outflow, frozen from sandbox.accounts where id = any($1::text[]) order by id for update`, [accountIds])).rows).map((r) => [r.id, r]),
-    );
-    const cards = new Map(
-      (cardIds.length === 0 ? [] : (await client.query<CardRow>(`select id, customer_id, balance_fen, valid from sandbox.cards where id = any($1::text[]) order by id for update`, [cardIds])).rows).map((r) => [r.id, r]),
-    );
-    const changedAccounts = new Set<string>();
-    const changedCards = new Set<string>();
-    const moves: { requestId: string; ref: string; kind: string; fa: string | null; ta: string | null; fc: string | null; tc: string | null; amount: number; arrivesAt: Date | null }[] = [];
-    const outcomes: StoredOutcome[] = [];
-
-    for (const it of work) {
-      const ref = refs.get(it.requestId)!;
-      const code = opts.faults.get(it.requestId)?.fail ?? check(it, accounts, cards, opts.limits);
-      if (code) {
-        outcomes.push({ requestId: it.requestId, status: 'failed', code, amount: it.amount, platformRef: ref, arrivesAt: null });
-        continue;
-      }
-      if (it.fromAccount) { accounts.get(it.fromAccount)!.balance_fen -= it.amount; changedAccounts.add(it.fromAccount); }
-      if (it.fromCard) { cards.get(it.fromCard)!.balance_fen -= it.amount; changedCards.add(it.fromCard); }
-      if (it.toAccount) { accounts.get(it.toAccount)!.balance_fen += it.amount; changedAccounts.add(it.toAccount); }
-      if (it.toCard) { cards.get(it.toCard)!.balance_fen += it.amount; changedCards.add(it.toCard); }
-      const arrivesAt = it.toCard ? opts.cardArrival(opts.now) : opts.now;
-      moves.push({ requestId: it.requestId, ref, kind: it.op, fa: it.fromAccount ?? null, ta: it.toAccount ?? null, fc: it.fromCard ?? null, tc: it.toCard ?? null, amount: it.amount, arrivesAt });
-      outcomes.push({ requestId: it.requestId, status: 'succeeded', code: null, amount: it.amount, platformRef: ref, arrivesAt });
-    }
-
-    if (changedAccounts.size > 0) {
-      const ids = [...changedAccounts];
-      await client.query(`update sandbox.accounts a set balance_fen = u.b from unnest($1::text[], $2::int8[]) as u(id, b) where a.id = u.id`, [ids, ids.map((id) => accounts.get(id)!.balance_fen)]);
-    }
-    if (changedCards.size > 0) {
-      const ids = [...changedCards];
-      await client.query(`update sandbox.cards c set balance_fen = u.b from unnest($1::text[], $2::int8[]) as u(id, b) where c.id = u.id`, [ids, ids.map((id) => cards.get(id)!.balance_fen)]);
-    }
-    if (moves.length > 0) {
-      await client.query(
-        `insert into sandbox.movements (request_id, platform_ref, kind, from_account, to_account, from_card, to_card, amount, arrives_at, created_at)
-         select r, p, k, fa, ta, fc, tc, a, t, $10 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::timestamptz[]) as u(r, p, k, fa, ta, fc, tc, a, t)`,
-        [moves.map((m) => m.requestId), moves.map((m) => m.ref), moves.map((m) => m.kind), moves.map((m) => m.fa), moves.map((m) => m.ta), moves.map((m) => m.fc), moves.map((m) => m.tc), moves.map((m) => m.amount), moves.map((m) => m.arrivesAt), opts.now],
-      );
-    }
-    if (outcomes.length > 0) {
-      await client.query(
-        `update sandbox.requests q set status = u.s, code = u.c, applied = (u.s = 'succeeded'), arrives_at = u.t, created_at = $5
-         from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) as u(r, s, c, t) where q.request_id = u.r`,
-        [outcomes.map((o) => o.requestId), outcomes.map((o) => o.status), outcomes.map((o) => o.code), outcomes.map((o) => o.arrivesAt), opts.now],
-      );
-    }
-    await client.query('commit');
-    for (const o of outcomes) decided.set(o.requestId, o);
-  } catch (e) {
-    await client.query('rollback').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
-  for (const it of unique) if (!decided.has(it.requestId)) decided.set(it.requestId, { requestId: it.requestId, status: 'dropped' });
-
-  return items.map((it) => {
-    const d = decided.get(it.requestId)!;
-    // A later duplicate inside the same batch with another payload is a reuse too.
     if (first.get(it.requestId) !== it && first.get(it.requestId)!.hash !== it.hash) {
       return { requestId: it.requestId, status: 'rejected', code: 'REQUEST_ID_REUSED', message: `request id ${it.requestId} appears twice in the batch with different payloads; the first stands` };
     }
