@@ -40,6 +40,8 @@ export interface Config {
   readonly debug: boolean;
   /** where new alerts are POSTed as JSON; null: stored, logged and shown only */
   readonly alertWebhook: string | null;
+  /** a worker that loses its database while starting tries again for this long, then gives up; 0: never */
+  readonly workerStartTimeoutSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -71,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiWritesPerMinute: intVar(env, 'LENDPAY_API_WRITES_PER_MINUTE', 600, 1, 1_000_000),
     apiBodyLimitBytes: intVar(env, 'LENDPAY_API_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
     debug: boolVar(env, 'LENDPAY_DEBUG'),
+    workerStartTimeoutSeconds: intVar(env, 'LENDPAY_WORKER_START_TIMEOUT_SECONDS', 120, 0, 86_400),
   });
 }
 

@@ -25,6 +25,7 @@ export interface Context {
   rules(): Promise<RuleSet>;
   platform(): Promise<Platform>;
   disburseDeps(): Promise<DisburseDeps>;
+  /** closes what was opened; the context may be used again (each part is made anew) */
   close(): Promise<void>;
 }
 
@@ -65,7 +66,11 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
         }
         await openLenderAccounts(url, { accountId: config.lenderAccountId, cardId: config.lenderCardId });
         return { url, channel: createHttpChannel({ baseUrl: url, timeoutMs: config.channelTimeoutMs }), close };
-      })();
+      })().catch((err: unknown) => {
+        // the platform away (restarting) when first asked: the next use asks again
+        platform = null;
+        throw err;
+      });
       return platform;
     },
     async disburseDeps() {
@@ -88,9 +93,13 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       return withHook({ disburse: base, collection: null, rules: ruleSet.escalation, ruleSetHash: ruleSet.hash });
     },
     async close() {
-      if (boss) await (await boss).stop({ graceful: true, timeout: 10_000 }).catch(() => {});
-      if (platform) await (await platform).close().catch(() => {});
-      if (database) await (await database).close();
+      // a worker whose start lost the database closes the context and starts again
+      const open = { boss, platform, database };
+      boss = platform = database = rules = null;
+      await open.boss?.then((b) => b.stop({ graceful: true, timeout: 10_000 })).catch(() => {});
+      await open.platform?.then((p) => p.close()).catch(() => {});
+      const db = await open.database?.catch(() => null);
+      if (db) await db.close();
     },
   };
   return ctx;
