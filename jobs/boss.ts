@@ -59,9 +59,10 @@ export async function ensureQueue(boss: PgBoss, name: string, policy: QueuePolic
     });
     return;
   }
-  const update: { heartbeatSeconds?: number; retryDelayMax?: number; notify?: boolean } = {};
+  const update: { heartbeatSeconds?: number; retryBackoff?: true; retryDelayMax?: number; notify?: boolean } = {};
   if (q.heartbeatSeconds !== HEARTBEAT_SECONDS) update.heartbeatSeconds = HEARTBEAT_SECONDS;
-  if (q.retryDelayMax !== RETRY_DELAY_MAX_SECONDS) update.retryDelayMax = RETRY_DELAY_MAX_SECONDS;
+  // pg-boss takes a maximum only with backoff, said in the same call; a fixed delay stays fixed
+  if (q.retryBackoff && q.retryDelayMax !== RETRY_DELAY_MAX_SECONDS) Object.assign(update, { retryBackoff: true, retryDelayMax: RETRY_DELAY_MAX_SECONDS });
   if (policy.notify && !q.notify) update.notify = true;
   if (Object.keys(update).length > 0) await boss.updateQueue(name, update);
 }
@@ -72,6 +73,8 @@ const CHUNK_POLICY: QueuePolicy = { retryLimit: 3, retryDelay: 2, expireInSecond
 export interface BossOptions {
   schema?: string;
   onError?: (err: Error) => void;
+  /** false: this process only sends and works; others fail the jobs of dead workers (tests of failover) */
+  supervise?: boolean;
 }
 
 export async function startBoss(url: string, opts: BossOptions = {}): Promise<PgBoss> {
@@ -80,7 +83,7 @@ export async function startBoss(url: string, opts: BossOptions = {}): Promise<Pg
   // stays as the floor (and is all there is where LISTEN is unavailable).
   const boss = new PgBoss({
     connectionString: url, schema: opts.schema ?? 'pgboss', max: 4, application_name: 'lendpay-boss', useListenNotify: true,
-    superviseIntervalSeconds: SUPERVISE_SECONDS, monitorIntervalSeconds: SUPERVISE_SECONDS,
+    superviseIntervalSeconds: SUPERVISE_SECONDS, monitorIntervalSeconds: SUPERVISE_SECONDS, supervise: opts.supervise ?? true,
   });
   boss.on('error', opts.onError ?? (() => {}));
   try {

@@ -64,7 +64,7 @@ export interface WorkerDeps {
   /** recovery only looks at attempts at least this old (a live request may still be answering) */
   recoverOlderThanMs?: number;
   /** fault injection for the crash tests: called with a named point (and `job:<queue>` as each job arrives); may kill the process */
-  crashPoint?: (point: string) => void;
+  crashPoint?: (point: string) => void | Promise<void>;
   /** told as start-up enters each step (names the step a lost connection interrupted; tests cut the database there) */
   onStartStep?: (step: StartStep) => void | Promise<void>;
 }
@@ -94,7 +94,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   // the moment it holds a job of a given queue.
   const work = async (queue: string, opts: WorkOptions, handler: (jobs: Job<unknown>[]) => Promise<unknown>) => {
     await boss.work(queue, opts, async (jobs: Job<unknown>[]) => {
-      deps.crashPoint?.(`job:${queue}`);
+      await deps.crashPoint?.(`job:${queue}`);
       return handler(jobs);
     });
     queues.push(queue);

@@ -90,11 +90,20 @@ export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, 
   return worker;
 }
 
-/** LENDPAY_CRASH_POINT=name or name@n: SIGKILL this process the n-th time it reaches the point (crash tests only). */
-function crashAt(spec: string): (point: string) => void {
-  const [name, nth] = spec.split('@') as [string, string | undefined];
+/**
+ * LENDPAY_CRASH_POINT=name or name@n: SIGKILL this process the n-th time it reaches the
+ * point (crash tests only). A name ending in * matches every point it starts with
+ * (job:* is any job). hold:name: instead of dying, never return from the point (the job
+ * stays in hand, its heartbeat going) until the test kills the process itself.
+ */
+function crashAt(spec: string): (point: string) => void | Promise<void> {
+  const hold = spec.startsWith('hold:');
+  const [name, nth] = (hold ? spec.slice('hold:'.length) : spec).split('@') as [string, string | undefined];
+  const matches = (point: string) => (name.endsWith('*') ? point.startsWith(name.slice(0, -1)) : point === name);
   let hits = 0;
   return (point) => {
-    if (point === name && ++hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+    if (!matches(point) || ++hits < Number(nth ?? 1)) return;
+    if (hold) return new Promise<void>(() => {});
+    process.kill(process.pid, 'SIGKILL');
   };
 }
