@@ -78,11 +78,13 @@ export interface BossOptions {
 }
 
 export async function startBoss(url: string, opts: BossOptions = {}): Promise<PgBoss> {
-  // useListenNotify: queues created with notify (the operators' ad-hoc reprocessing)
-  // wake their workers the moment a job is sent instead of at the next poll; polling
-  // stays as the floor (and is all there is where LISTEN is unavailable).
+  // No LISTEN/NOTIFY (useListenNotify): pg-boss 12.38's listener connection, dropped while
+  // its worker starts or runs, can emit 'error' after pg-boss took its listeners off it,
+  // an uncaught exception that kills the process (a pg_terminate_backend of a starting
+  // worker's connections did it one time in twenty). Every queue is polled every 0.5 s
+  // instead, the operators' reprocess queue too, which is as quick for someone waiting.
   const boss = new PgBoss({
-    connectionString: url, schema: opts.schema ?? 'pgboss', max: 4, application_name: 'lendpay-boss', useListenNotify: true,
+    connectionString: url, schema: opts.schema ?? 'pgboss', max: 4, application_name: 'lendpay-boss',
     superviseIntervalSeconds: SUPERVISE_SECONDS, monitorIntervalSeconds: SUPERVISE_SECONDS, supervise: opts.supervise ?? true,
   });
   boss.on('error', opts.onError ?? (() => {}));

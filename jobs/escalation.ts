@@ -23,7 +23,8 @@ export async function ensureEscalationQueues(boss: PgBoss): Promise<void> {
   if (!(await boss.getQueue(ESCALATION_QUEUES.deadLetter))) await boss.createQueue(ESCALATION_QUEUES.deadLetter, { retryLimit: 0 });
   const policy = { retryLimit: RETRY_LIMIT, retryDelay: 1, expireInSeconds: 600, deadLetter: ESCALATION_QUEUES.deadLetter };
   await ensureQueue(boss, ESCALATION_QUEUES.tick, policy);
-  // an operator who reprocesses an order is waiting for it: its jobs NOTIFY the workers
+  // an operator who reprocesses an order is waiting for it: the queue NOTIFYs a listener
+  // (lendpay's workers do not listen, see startBoss; they poll it every 0.5 s)
   await ensureQueue(boss, ESCALATION_QUEUES.reprocess, { ...policy, notify: true });
 }
 
@@ -101,8 +102,7 @@ export async function workEscalation(boss: PgBoss, deps: EscalationDeps, concurr
   await ensureEscalationQueues(boss);
   const opts = { ...ESCALATION_WORK, localConcurrency: concurrency };
   return [
-    // woken by NOTIFY; the poll is only the backstop while the listener is up
-    await boss.work(ESCALATION_QUEUES.reprocess, { ...opts, notifyPollingIntervalSeconds: 5 }, makeReprocessJob(deps)),
+    await boss.work(ESCALATION_QUEUES.reprocess, opts, makeReprocessJob(deps)),
     await boss.work(ESCALATION_QUEUES.tick, opts, makeTickJob(deps)),
   ];
 }

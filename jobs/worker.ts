@@ -180,7 +180,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       // made on the first escalation job, not at start: a worker starts while the platform is away
       await ensureEscalationQueues(boss);
       const jobs = escalationJobs(deps.escalationDeps);
-      await work(ESCALATION_QUEUES.reprocess, { ...ESCALATION_WORK, localConcurrency: deps.concurrency, notifyPollingIntervalSeconds: 5 }, jobs.reprocess);
+      await work(ESCALATION_QUEUES.reprocess, { ...ESCALATION_WORK, localConcurrency: deps.concurrency }, jobs.reprocess);
       await work(ESCALATION_QUEUES.tick, { ...ESCALATION_WORK, localConcurrency: deps.concurrency }, jobs.tick);
     }
     if (deps.alerts) {
