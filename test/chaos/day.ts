@@ -172,6 +172,8 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
   const nWorkers = opts.workers ?? (opts.size === 'small' ? 2 : 3);
   // a day of its own server (which the chaos may restart), or one on the shared server
   const ownServer = crng.chance(0.4);
+  // the last fault (a worker killed mid-batch as the faults stop): whom, and when
+  const lastWho = crng.int(nWorkers), lastDelay = crng.int(400);
   let settledSeconds: number | null = null;
 
   const T = businessDateAt(new Date());
@@ -601,6 +603,18 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     }
     const reconJob = await send(WORKER_QUEUES.reconciliation, { job: 'reconciliation', slot: D, businessDate: D });
     if (!(await jobDone(reconJob))) event('the reconciliation job did not complete in 45 s (recovery reconciles again)');
+
+    // ---- the last fault: a worker killed -9 in the middle of a batch as the faults stop ----
+    // (the next day's nightly re-tagging: decisions only, no money). The chunks it held
+    // must come back by heartbeat, within the settle bound below, not by expiry.
+    const nextDay = addDays(T, 1) as BusinessDate;
+    await send(WORKER_QUEUES.scheduleNightly, { job: 'nightly-eligibility', slot: nextDay, businessDate: nextDay });
+    await until('chunks in hand', 30_000, async () => {
+      const r = await sql<{ n: number }>`select count(*)::int as n from pgboss.job where name = ${QUEUES.nightlyChunk} and state = 'active'`.execute(db);
+      return r.rows[0]!.n > 0;
+    });
+    await sleep(lastDelay);
+    kill(workers[lastWho]!, 100 + lastDelay, null);
 
     // ---- the faults stop; the workers finish what is in hand and stop ----
     chaosOn = false;
