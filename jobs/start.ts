@@ -26,7 +26,8 @@ const STEP_WORDS: Record<StartStep, string> = {
 // (a server starting or stopping), 53300 too many connections.
 const PG_CODES = /^(08...|57P0[1-3]|53300)$/;
 const NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-const MESSAGES = /Connection terminated|connection error and is not queryable|terminating connection|the database system is (starting up|shutting down|in recovery mode)|server closed the connection|Client was closed|Cannot use a pool after calling end|fetch failed|timeout exceeded when trying to connect/i;
+// (kysely's "connection has been discarded": a query on a connection that failed before, chaos seed 100002)
+const MESSAGES = /Connection terminated|connection error and is not queryable|connection has been discarded|terminating connection|the database system is (starting up|shutting down|in recovery mode)|server closed the connection|Client was closed|Cannot use a pool after calling end|fetch failed|timeout exceeded when trying to connect/i;
 
 /** True when `err` (or an error in its cause chain) is a lost or refused connection. */
 export function isConnectionLoss(err: unknown): boolean {

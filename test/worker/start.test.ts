@@ -13,7 +13,8 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { startCutProxy, type CutProxy } from './cut-proxy.ts';
 import { createContext } from '../../src/cli/context.ts';
 import { startWorkerCommand } from '../../src/cli/commands/worker.ts';
-import { START_STEPS } from '../../jobs/start.ts';
+import { START_STEPS, isConnectionLoss } from '../../jobs/start.ts';
+import { LendpayError } from '../../src/errors.ts';
 import { startBoss } from '../../jobs/boss.ts';
 import { WORKER_QUEUES } from '../../jobs/worker.ts';
 import { importCustomersFile } from '../../db/import.ts';
@@ -104,6 +105,25 @@ test('worker-start-loses-database-at-each-step: a start whose connections are te
       await proxy.close();
     }
   }
+});
+
+test('worker-start-knows-a-lost-connection: what a lost or refused connection says (pg, node, kysely), through causes; nothing else is retried', () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+  for (const e of [
+    pgError('57P01', 'terminating connection due to administrator command'),
+    pgError('57P03', 'the database system is starting up'),
+    pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'),
+    new Error('Connection terminated unexpectedly'),
+    new Error('Postgres connection has been discarded'),
+    new LendpayError('DATABASE_UNAVAILABLE', 'migration  failed: x', { cause: pgError('08006', 'connection failure') }),
+    new LendpayError('RULES_INVALID', '3 problems in rules', { cause: new Error('Connection terminated unexpectedly') }),
+  ]) assert.ok(isConnectionLoss(e), e.message);
+  for (const e of [
+    new LendpayError('RULES_INVALID', '3 problems in rules'),
+    new LendpayError('INVALID_CONFIG', 'LENDPAY_API_PORT: expected a whole number'),
+    pgError('42P01', 'relation "x" does not exist'),
+    new Error('listen EADDRINUSE: address already in use 127.0.0.1:8080'),
+  ]) assert.not.ok(isConnectionLoss(e), e.message);
 });
 
 function spawnWorker(url: string, extra: Record<string, string> = {}) {
