@@ -75,6 +75,26 @@ export async function stopEmbeddedPostgres(dataDir: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Stops the server under dataDir at once, as a crash would (`-m immediate`: no
+ * checkpoint, every connection cut; the next start replays the WAL), and starts it
+ * again on the same port after downMs. The chaos day's "the database server restarted".
+ */
+export async function restartEmbeddedPostgres(dataDir: string, downMs: number): Promise<void> {
+  const paths = embeddedPaths(dataDir);
+  const { port } = JSON.parse(fs.readFileSync(paths.serverFile, 'utf8')) as ServerFile;
+  const { pg_ctl } = await binaries();
+  // not spawnSync: the caller (the chaos harness) has other days running in this process
+  const child = spawn(pg_ctl, ['stop', '-D', paths.pgdata, '-m', 'immediate', '-w'], { ...ids(), stdio: 'ignore' });
+  const code: number | null = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  if (code !== 0) throw new LendpayError('DATABASE_UNAVAILABLE', `pg_ctl stop (immediate) exited ${code}`);
+  await new Promise((r) => setTimeout(r, downMs));
+  await startServer(paths, port);
+}
+
 async function runningPort(paths: EmbeddedPaths): Promise<number | null> {
   let file: ServerFile;
   try {

@@ -8,6 +8,8 @@ import type { Db } from '../db/connection.ts';
 import { recordDeadLetter } from '../db/escalation.repository.ts';
 import { reprocessOrder, runEscalationTick, type EscalationDeps } from '../src/escalation/service.ts';
 import { LendpayError } from '../src/errors.ts';
+import { ensureQueue } from './boss.ts';
+import { madeOnFirstUse } from './lazy.ts';
 
 export const ESCALATION_QUEUES = {
   tick: 'escalation-tick',
@@ -19,16 +21,11 @@ export const RETRY_LIMIT = 2;
 
 export async function ensureEscalationQueues(boss: PgBoss): Promise<void> {
   if (!(await boss.getQueue(ESCALATION_QUEUES.deadLetter))) await boss.createQueue(ESCALATION_QUEUES.deadLetter, { retryLimit: 0 });
-  for (const name of [ESCALATION_QUEUES.tick, ESCALATION_QUEUES.reprocess]) {
-    // an operator who reprocesses an order is waiting for it: its jobs NOTIFY the workers
-    const notify = name === ESCALATION_QUEUES.reprocess;
-    const q = await boss.getQueue(name);
-    if (!q) {
-      await boss.createQueue(name, { retryLimit: RETRY_LIMIT, retryDelay: 1, retryBackoff: true, expireInSeconds: 600, deadLetter: ESCALATION_QUEUES.deadLetter, notify });
-    } else if (notify && !q.notify) {
-      await boss.updateQueue(name, { notify });
-    }
-  }
+  const policy = { retryLimit: RETRY_LIMIT, retryDelay: 1, expireInSeconds: 600, deadLetter: ESCALATION_QUEUES.deadLetter };
+  await ensureQueue(boss, ESCALATION_QUEUES.tick, policy);
+  // an operator who reprocesses an order is waiting for it: the queue NOTIFYs a listener
+  // (lendpay's workers do not listen, see startBoss; they poll it every 0.5 s)
+  await ensureQueue(boss, ESCALATION_QUEUES.reprocess, { ...policy, notify: true });
 }
 
 /** One job per order; a second request while one waits is the same job (singleton key). */
@@ -89,13 +86,23 @@ export function makeTickJob(deps: EscalationDeps) {
   };
 }
 
-/** Registers the escalation workers (the worker process calls this; so do tests and the CLI). */
+export const ESCALATION_WORK = { batchSize: 1, pollingIntervalSeconds: 0.5 } as const;
+
+/** The two handlers over deps made on the first job (and made again after a failure). */
+export function escalationJobs(deps: () => Promise<EscalationDeps>) {
+  const get = madeOnFirstUse(deps);
+  return {
+    reprocess: async (jobs: Job<unknown>[]) => makeReprocessJob(await get())(jobs),
+    tick: async (jobs: Job<unknown>[]) => makeTickJob(await get())(jobs),
+  };
+}
+
+/** Registers the escalation workers (tests and the CLI; the worker process registers escalationJobs itself). */
 export async function workEscalation(boss: PgBoss, deps: EscalationDeps, concurrency = 1): Promise<string[]> {
   await ensureEscalationQueues(boss);
-  const opts = { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 };
+  const opts = { ...ESCALATION_WORK, localConcurrency: concurrency };
   return [
-    // woken by NOTIFY; the poll is only the backstop while the listener is up
-    await boss.work(ESCALATION_QUEUES.reprocess, { ...opts, notifyPollingIntervalSeconds: 5 }, makeReprocessJob(deps)),
+    await boss.work(ESCALATION_QUEUES.reprocess, opts, makeReprocessJob(deps)),
     await boss.work(ESCALATION_QUEUES.tick, opts, makeTickJob(deps)),
   ];
 }

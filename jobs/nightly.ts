@@ -100,11 +100,9 @@ export function makeNightlyChunkJob(deps: NightlyDeps) {
   };
 }
 
+// A full batch means more work waits: fetch again at once instead of idling a poll.
+export const NIGHTLY_WORK = { batchSize: 4, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 } as const;
+
 export async function workNightly(boss: PgBoss, deps: NightlyDeps, concurrency: number): Promise<string> {
-  return boss.work(
-    QUEUES.nightlyChunk,
-    // A full batch means more work waits: fetch again at once instead of idling a poll.
-    { batchSize: 4, burstWhenBatchFull: true, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
-    makeNightlyChunkJob(deps),
-  );
+  return boss.work(QUEUES.nightlyChunk, { ...NIGHTLY_WORK, localConcurrency: concurrency }, makeNightlyChunkJob(deps));
 }

@@ -16,6 +16,7 @@ import type { PaymentChannel } from '../src/channel/types.ts';
 import type { BusinessDate, Clock } from '../src/dates.ts';
 import { LendpayError } from '../src/errors.ts';
 import { QUEUES } from './boss.ts';
+import { madeOnFirstUse } from './lazy.ts';
 
 export const POST_SETTLEMENT = 'post_settlement';
 
@@ -98,19 +99,20 @@ export async function summarisePostSettlement(db: Db | Transaction<Database>, da
   };
 }
 
+export const POST_SETTLEMENT_WORK = { batchSize: 2, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 } as const;
+
 /** deps may be made on first use (a worker that never sees a chunk never starts a platform client). */
+export function makePostSettlementChunkJob(deps: PostSettlementDeps | (() => Promise<PostSettlementDeps>)) {
+  const get = typeof deps === 'function' ? madeOnFirstUse(deps) : () => Promise.resolve(deps);
+  return async (jobs: Job<unknown>[]): Promise<void> => {
+    for (const job of jobs) {
+      const d = job.data as { runId?: unknown; chunkNo?: unknown };
+      if (!Number.isSafeInteger(d?.runId) || !Number.isSafeInteger(d?.chunkNo)) throw new LendpayError('INVALID_INPUT', `post-settlement chunk job: bad payload ${JSON.stringify(job.data)}`);
+      await runPostSettlementChunk(await get(), { runId: d.runId as number, chunkNo: d.chunkNo as number });
+    }
+  };
+}
+
 export async function workPostSettlement(boss: PgBoss, deps: PostSettlementDeps | (() => Promise<PostSettlementDeps>), concurrency: number): Promise<string> {
-  let made: Promise<PostSettlementDeps> | null = null;
-  const get = () => (typeof deps === 'function' ? (made ??= deps()) : Promise.resolve(deps));
-  return boss.work(
-    QUEUES.postSettlementChunk,
-    { batchSize: 2, burstWhenBatchFull: true, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
-    async (jobs: Job<unknown>[]) => {
-      for (const job of jobs) {
-        const d = job.data as { runId?: unknown; chunkNo?: unknown };
-        if (!Number.isSafeInteger(d?.runId) || !Number.isSafeInteger(d?.chunkNo)) throw new LendpayError('INVALID_INPUT', `post-settlement chunk job: bad payload ${JSON.stringify(job.data)}`);
-        await runPostSettlementChunk(await get(), { runId: d.runId as number, chunkNo: d.chunkNo as number });
-      }
-    },
-  );
+  return boss.work(QUEUES.postSettlementChunk, { ...POST_SETTLEMENT_WORK, localConcurrency: concurrency }, makePostSettlementChunkJob(deps));
 }

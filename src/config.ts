@@ -42,6 +42,8 @@ export interface Config {
   readonly alertWebhook: string | null;
   /** group commit of loan applications: how long a group waits for company, its largest size, groups at once */
   readonly group: { readonly maxWaitMs: number; readonly maxSize: number; readonly concurrency: number };
+  /** a worker that loses its database while starting tries again for this long, then gives up; 0: never */
+  readonly workerStartTimeoutSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -78,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxSize: intVar(env, 'LENDPAY_GROUP_MAX', 200, 1, 1000),
       concurrency: intVar(env, 'LENDPAY_GROUP_CONCURRENCY', 4, 1, 64),
     }),
+    workerStartTimeoutSeconds: intVar(env, 'LENDPAY_WORKER_START_TIMEOUT_SECONDS', 120, 0, 86_400),
   });
 }
 

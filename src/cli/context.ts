@@ -25,6 +25,7 @@ export interface Context {
   rules(): Promise<RuleSet>;
   platform(): Promise<Platform>;
   disburseDeps(): Promise<DisburseDeps>;
+  /** closes what was opened; the context may be used again (each part is made anew) */
   close(): Promise<void>;
 }
 
@@ -66,7 +67,11 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
         }
         await openLenderAccounts(url, { accountId: config.lenderAccountId, cardId: config.lenderCardId });
         return { url, channel: createHttpChannel({ baseUrl: url, timeoutMs: config.channelTimeoutMs }), close };
-      })();
+      })().catch((err: unknown) => {
+        // the platform away (restarting) when first asked: the next use asks again
+        platform = null;
+        throw err;
+      });
       return platform;
     },
     disburseDeps() {
@@ -76,9 +81,13 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       return disburse;
     },
     async close() {
-      if (boss) await (await boss).stop({ graceful: true, timeout: 10_000 }).catch(() => {});
-      if (platform) await (await platform).close().catch(() => {});
-      if (database) await (await database).close();
+      // a worker whose start lost the database closes the context and starts again
+      const open = { boss, platform, database };
+      boss = platform = database = rules = null;
+      await open.boss?.then((b) => b.stop({ graceful: true, timeout: 10_000 })).catch(() => {});
+      await open.platform?.then((p) => p.close()).catch(() => {});
+      const db = await open.database?.catch(() => null);
+      if (db) await db.close();
     },
   };
   async function makeDisburseDeps(): Promise<DisburseDeps> {

@@ -9,7 +9,7 @@ import { formatYuan, formatYuanGrouped, parseYuan, type Fen } from '../money.ts'
 import type { Loan } from '../../db/loans.repository.ts';
 import type { LedgerCheck } from '../ledger/reconcile.ts';
 import { formatNightlySummary } from './format.ts';
-import { runNightlyCommand } from './nightly.ts';
+import { batchOutcomeLine, runNightlyCommand } from './nightly.ts';
 import { registerRulesCommands } from './commands/rules.ts';
 import { registerDecisionsCommand } from './commands/decisions.ts';
 import { registerWorkerCommands } from './commands/worker.ts';
@@ -109,11 +109,9 @@ batch
   .action(async (o: { date?: string; work: boolean; progress: boolean; json?: boolean }) => {
     const date = parseBusinessDate(o.date ?? businessDateAt(systemClock.now()));
     const res = await runNightlyCommand(ctx, date, { work: o.work, progress: o.progress });
-    if (o.json) return out(JSON.stringify({ runId: res.run.id, status: res.run.status, created: res.created, seconds: res.seconds, summary: res.run.summary }));
+    if (o.json) return out(JSON.stringify({ runId: res.run.id, status: res.run.status, created: res.created, requeued: res.requeued, seconds: res.seconds, summary: res.run.summary }));
     if (res.run.status === 'running') return out(`nightly ${date}: run ${res.run.id} enqueued; workers will finish it`);
-    out(res.created
-      ? `nightly ${date}: run ${res.run.id} ${res.run.status} in ${res.seconds.toFixed(1)} s`
-      : `nightly ${date} already finished as run ${res.run.id}: nothing changed`);
+    out(batchOutcomeLine('nightly', date, res));
     out(formatNightlySummary(res.run.summary as NightlySummary));
   });
 

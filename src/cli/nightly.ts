@@ -12,6 +12,8 @@ import { LendpayError } from '../errors.ts';
 export interface NightlyResult {
   run: BatchRun;
   created: boolean;
+  /** chunks of an earlier, unfinished run of the date that this command put back on the queue */
+  requeued: number;
   seconds: number;
 }
 
@@ -22,8 +24,9 @@ export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: 
   const boss = await ctx.boss();
   // The run row pins the active version's hash at claim time; every chunk evaluates
   // with that stored rule set, so an activation during the run lands on the next one.
-  const { run, created } = await startNightlyRun(db, boss, date, version.hash, ctx.config.chunkSize);
-  if (run.status !== 'running') return { run, created, seconds: (performance.now() - started) / 1000 };
+  const { run, created, enqueued } = await startNightlyRun(db, boss, date, version.hash, ctx.config.chunkSize);
+  const requeued = created ? 0 : enqueued;
+  if (run.status !== 'running') return { run, created, requeued, seconds: (performance.now() - started) / 1000 };
   if (opts.work) await workNightly(boss, { db, evaluatorFor: makeEvaluatorCache(db) }, ctx.config.workerConcurrency);
 
   const display = opts.progress ? progressDisplay(`nightly ${date}`) : null;
@@ -34,11 +37,26 @@ export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: 
     if (now && now.status !== 'running') {
       display?.stop();
       if (now.status === 'failed') throw new LendpayError('BATCH_FAILED', `nightly run ${run.id} failed`);
-      return { run: now, created, seconds: (performance.now() - started) / 1000 };
+      return { run: now, created, requeued, seconds: (performance.now() - started) / 1000 };
     }
     // Two small indexed queries a tick; 100 ms keeps the command's own lag under a chunk's time.
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * What a batch command did, in one line: ran the date, found it finished (nothing
+ * changed), or found it unfinished (its worker killed, say) and put its pending
+ * chunks back on the queue. Shared by the nightly and post-settlement commands.
+ */
+export function batchOutcomeLine(kind: string, date: string, res: { run: BatchRun; created: boolean; requeued: number; seconds: number }): string {
+  if (res.created) return `${kind} ${date}: run ${res.run.id} ${res.run.status} in ${res.seconds.toFixed(1)} s`;
+  if (res.requeued > 0) {
+    const then = res.run.status === 'running' ? 'workers will finish it' : `it ${res.run.status} in ${res.seconds.toFixed(1)} s`;
+    return `${kind} ${date}: run ${res.run.id} was still running with ${res.requeued} of ${res.run.totalChunks} chunks not done: requeued them; ${then}`;
+  }
+  if (res.run.status === 'running') return `${kind} ${date}: run ${res.run.id} was already running with every chunk on the queue; workers will finish it`;
+  return `${kind} ${date} already finished as run ${res.run.id}: nothing changed`;
 }
 
 // Batches pin the active rule version; the lookup lives with the jobs that use it.

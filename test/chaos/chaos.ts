@@ -4,7 +4,7 @@
 // invariants (test/chaos/day.ts). A failing run prints its seed and the violated
 // invariant; `--seed S --runs 1` replays it. Exit 1 on any violation.
 import { parseArgs } from 'node:util';
-import { DAY_CONNECTIONS, runChaosDay, serverConnectionRoom } from './day.ts';
+import { DAY_CONNECTIONS, runChaosDay, serverConnectionRoom, SETTLE_BOUND_SECONDS } from './day.ts';
 
 const { values: o } = parseArgs({
   strict: true,
@@ -39,7 +39,9 @@ if (parallel < asked) {
 }
 const { verbose, keep } = o;
 
+console.log(`invariants: no loan disbursed twice; platform and lendpay agree; collected + held = due; blocked exactly while a hold is open; trial balance zero; every order final or queued with an alert; every API request answered; workers survive and start; every batch and job finished within ${SETTLE_BOUND_SECONDS} s after the faults stop`);
 const t0 = performance.now();
+let slowestSettle = 0;
 const failed: { seed: number; violations: string[] }[] = [];
 let violations = 0;
 // P days side by side, each in its own database with its own processes: a day mostly
@@ -52,7 +54,8 @@ const lane = async () => {
     violations += r.violations.length;
     const st = r.stats;
     for (const [k, n] of Object.entries(st)) totals[k] = (totals[k] ?? 0) + n;
-    console.log(`seed ${s}: ${r.violations.length === 0 ? 'ok' : `${r.violations.length} VIOLATIONS`} in ${r.seconds.toFixed(1)} s — ${st.loans} loans, ${st.kills} kills, ${st.terminated} connections dropped, ${st.faultPlans} fault plans, ${st.brokenRules} broken rule files, ${st.duplicateJobs} jobs twice, ${st.concurrentRequests} requests sent concurrently, ${st.repayments} repayments, ${st.duplicatePayouts} duplicate payouts`);
+    if (r.settledSeconds !== null) slowestSettle = Math.max(slowestSettle, r.settledSeconds);
+    console.log(`seed ${s}: ${r.violations.length === 0 ? 'ok' : `${r.violations.length} VIOLATIONS`} in ${r.seconds.toFixed(1)} s — ${st.loans} loans, ${st.kills} kills, ${st.terminated} connections dropped, ${st.serverRestarts} server restarts, ${st.sandboxKills} sandbox kills, ${st.faultPlans} fault plans, ${st.brokenRules} broken rule files, ${st.duplicateJobs} jobs twice, ${st.concurrentRequests} requests sent concurrently, ${st.repayments} repayments, ${st.duplicatePayouts} duplicate payouts; settled ${r.settledSeconds === null ? '—' : `${r.settledSeconds.toFixed(1)} s`} after the faults stopped`);
     if (r.violations.length) {
       failed.push({ seed: s, violations: r.violations });
       const lines = [...r.violations.map((x) => `  seed ${s} violated ${x}`), ...(verbose ? [] : r.events.map((e) => `    ${e}`))];
@@ -64,6 +67,7 @@ const lane = async () => {
 await Promise.all(Array.from({ length: Math.min(parallel, Math.max(runs, 1)) }, lane));
 const seconds = (performance.now() - t0) / 1000;
 console.log(`\nchaos: ${runs} runs (seeds ${seed}–${seed + runs - 1}, ${size}, ${parallel} at a time), ${failed.length} failed, ${violations} violations, ${seconds.toFixed(1)} s (${(seconds / Math.max(runs, 1)).toFixed(1)} s a run)`);
-console.log(`faults over all runs: ${totals['kills'] ?? 0} workers killed, ${totals['terminated'] ?? 0} connections dropped, ${totals['faultPlans'] ?? 0} fault plans, ${totals['brokenRules'] ?? 0} broken rule files, ${totals['duplicateJobs'] ?? 0} jobs delivered twice, ${totals['concurrentRequests'] ?? 0} requests sent concurrently, ${totals['duplicatePayouts'] ?? 0} duplicate payouts; ${totals['loans'] ?? 0} loans, ${totals['repayments'] ?? 0} card repayments`);
+console.log(`faults over all runs: ${totals['kills'] ?? 0} workers killed, ${totals['terminated'] ?? 0} connections dropped, ${totals['serverRestarts'] ?? 0} PostgreSQL server restarts, ${totals['sandboxKills'] ?? 0} sandbox platform kills, ${totals['faultPlans'] ?? 0} fault plans, ${totals['brokenRules'] ?? 0} broken rule files, ${totals['duplicateJobs'] ?? 0} jobs delivered twice, ${totals['concurrentRequests'] ?? 0} requests sent concurrently, ${totals['duplicatePayouts'] ?? 0} duplicate payouts; ${totals['loans'] ?? 0} loans, ${totals['repayments'] ?? 0} card repayments`);
+console.log(`every batch and job finished at most ${slowestSettle.toFixed(1)} s after the faults stopped (bound ${SETTLE_BOUND_SECONDS} s)`);
 if (failed.length) console.log(`failing seeds: ${failed.map((f) => f.seed).sort((a, b) => a - b).join(' ')}`);
 process.exit(failed.length ? 1 : 0);

@@ -2,8 +2,17 @@
 // processes, the sandbox platform as its own process and a seeded mix of faults;
 // then the faults stop, recovery runs, and the invariants are checked against the
 // platform's own records. What is drawn from the seed: the population, the loans,
-// the requests sent twice, the fault plans and the order of the chaos events; what
-// is not: the exact moment a kill or a dropped connection lands (real processes).
+// the requests sent twice, and the chaos schedule — each fault's kind, target and
+// moment (milliseconds after the chaos starts, or after a restarted worker is
+// spawned for a drop during its start-up), the downtime of a restart. Two streams:
+// the chaos schedule draws from its own, so how long the day's own steps take does
+// not shift it. What real processes still decide: which job a worker holds when the
+// moment comes.
+//
+// Some days (drawn from the seed) run on a PostgreSQL server of their own, started
+// for the day from the embedded binaries on its own port, so that server can be
+// restarted mid-day (stopped as by a crash, started again after a seeded pause)
+// without touching the machine's shared server.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +30,10 @@ import { addDays } from '../../src/loans/schedule.ts';
 import { adminPost, openImportedOnSandbox, openLenderAccounts } from '../../src/sandbox/admin.ts';
 import { activeRuleSetForBatch } from '../../src/cli/nightly.ts';
 import { storedCollectionRules } from '../../jobs/evaluators.ts';
-import { QUEUES } from '../../jobs/boss.ts';
+import { QUEUES, FAILOVER_BOUND_SECONDS } from '../../jobs/boss.ts';
+import { ESCALATION_QUEUES } from '../../jobs/escalation.ts';
+import { isConnectionLoss } from '../../jobs/start.ts';
+import { ensureEmbeddedPostgres, restartEmbeddedPostgres, stopEmbeddedPostgres } from '../../db/embedded.ts';
 import { WORKER_QUEUES } from '../../jobs/worker.ts';
 import { loadRuleSet } from '../../src/rules/load.ts';
 import { createHttpChannel } from '../../src/channel/http-channel.ts';
@@ -53,12 +65,17 @@ export interface DayResult {
   stats: Record<string, number>;
   events: string[];
   database: string;
+  /** seconds from the faults stopping to every batch and job finished (null: the day did not get there) */
+  settledSeconds: number | null;
 }
+
+/** After the faults stop, every batch and job is finished within this (a killed worker's jobs included). */
+export const SETTLE_BOUND_SECONDS = FAILOVER_BOUND_SECONDS;
 
 const LENDER = { accountId: 'LENDER-BAL', cardId: 'LENDER-CARD' };
 const TOKEN = 'chaos-token-0123456789abcdef';
 const CHANNEL_TIMEOUT_MS = 1000;
-const LENDPAY_QUEUES = [QUEUES.nightlyChunk, QUEUES.postSettlementChunk, ...Object.values(WORKER_QUEUES)];
+const LENDPAY_QUEUES = [QUEUES.nightlyChunk, QUEUES.postSettlementChunk, ...Object.values(WORKER_QUEUES), ESCALATION_QUEUES.tick, ESCALATION_QUEUES.reprocess];
 
 class Violations {
   readonly list: string[] = [];
@@ -91,14 +108,41 @@ export async function serverConnectionRoom(): Promise<{ max: number; room: numbe
 }
 
 /** One statement on the server itself (create or drop a day's database, read its settings), on a connection of its own. */
-async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(statement: string): Promise<R[]> {
-  const c = new pg.Client({ connectionString: await adminUrl() });
+async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(statement: string, server?: string): Promise<R[]> {
+  const c = new pg.Client({ connectionString: server ?? await adminUrl() });
   await c.connect();
   try {
     return (await c.query<R>(statement)).rows;
   } finally {
     await c.end();
   }
+}
+
+/**
+ * The harness's own step (a query, an admin call to the sandbox), tried again while the
+ * day's server restarts or the sandbox is down: the harness is not what is under test.
+ */
+async function steady<T>(fn: () => Promise<T>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      const passing = isConnectionLoss(e) || (e as { retryable?: boolean }).retryable === true || /HTTP 5\d\d/.test((e as Error).message);
+      if (!passing || Date.now() > end) throw e;
+      await sleep(250);
+    }
+  }
+}
+
+/** A failing command's message, whole: its `error:` line and the detail lines under it, else its last lines. */
+export function failureOf(output: string): string {
+  const lines = output.split('\n').filter((l) => l.trim());
+  const at = lines.findLastIndex((l) => l.startsWith('error:'));
+  if (at < 0) return lines.slice(-3).join(' | ');
+  let end = at + 1;
+  while (end < lines.length && lines[end]!.startsWith('  ')) end++;
+  return lines.slice(at, end).join(' | ');
 }
 
 async function until(what: string, ms: number, fn: () => Promise<boolean>): Promise<boolean> {
@@ -113,6 +157,8 @@ async function until(what: string, ms: number, fn: () => Promise<boolean>): Prom
 export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayResult> {
   const t0 = performance.now();
   const rng = new Rng(seed);
+  // the chaos schedule's own stream: what the day does (and how long it takes) never shifts it
+  const crng = new Rng((seed ^ 0x5bd1e995) >>> 0);
   const log = opts.log ?? (() => {});
   const v = new Violations();
   const events: string[] = [];
@@ -120,35 +166,51 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     events.push(`${((performance.now() - t0) / 1000).toFixed(1)}s ${e}`);
     log(`  [${seed}] ${events.at(-1)}`);
   };
-  const stats: Record<string, number> = { kills: 0, terminated: 0, faultPlans: 0, brokenRules: 0, duplicateJobs: 0, concurrentRequests: 0, loans: 0, repayments: 0, duplicatePayouts: 0 };
+  const stats: Record<string, number> = { kills: 0, terminated: 0, faultPlans: 0, brokenRules: 0, duplicateJobs: 0, concurrentRequests: 0, loans: 0, repayments: 0, duplicatePayouts: 0, serverRestarts: 0, sandboxKills: 0 };
   const size = opts.size === 'small' ? 120 : 300;
   const nLoans = opts.size === 'small' ? 12 : 30;
   const nWorkers = opts.workers ?? (opts.size === 'small' ? 2 : 3);
+  // a day of its own server (which the chaos may restart), or one on the shared server
+  const ownServer = crng.chance(0.4);
+  // the last fault (a worker killed mid-batch as the faults stop): whom, and when
+  const lastWho = crng.int(nWorkers), lastDelay = crng.int(400);
+  let settledSeconds: number | null = null;
 
   const T = businessDateAt(new Date());
   const D = addDays(T, 3) as BusinessDate; // the post-settlement date: three daily installments have fallen due
   const name = `lendpay_chaos_${seed}_${randomBytes(3).toString('hex')}`;
-  const base = await adminUrl();
-  const url = (() => {
-    const u = new URL(base);
-    u.pathname = `/${name}`;
-    u.search = '';
-    return u.toString();
-  })();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-chaos-'));
+  // the server's directory apart from tmp: its postgres user must be able to reach it
+  const pgDir = ownServer ? fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-chaos-pg-')) : null;
+  if (pgDir) fs.chmodSync(pgDir, 0o755);
   const rulesDir = path.join(tmp, 'rules');
   fs.cpSync(path.join(ROOT, 'rules'), rulesDir, { recursive: true });
 
-  await adminQuery(`create database ${name}`);
   let open: OpenDatabase | null = null;
   let boss: PgBoss | null = null;
-  let sandbox: Child | null = null;
+  let sandbox = null as Child | null; // (assigned in a closure: a restart replaces it)
+  const killedSandboxes = new Set<Child>();
   const workers: { i: number; child: Child | null; url: string | null; starting: Promise<void> | null; expectExit: boolean }[] = [];
   let chaosOn = false;
   let chaosLoop: Promise<void> | null = null;
   const pendingTimers = new Set<Promise<void>>();
+  const later = (p: Promise<unknown>) => {
+    const q: Promise<void> = p.then(() => {}, (e) => event(`${(e as Error).message}`)).finally(() => pendingTimers.delete(q));
+    pendingTimers.add(q);
+  };
+  let server: string | null = null;
+  let url = '';
 
   try {
+    server = pgDir ? await ensureEmbeddedPostgres(pgDir) : await adminUrl();
+    if (pgDir) event(`the day runs on a PostgreSQL server of its own (${new URL(server).host})`);
+    url = (() => {
+      const u = new URL(server!);
+      u.pathname = `/${name}`;
+      u.search = '';
+      return u.toString();
+    })();
+    await adminQuery(`create database ${name}`, server);
     open = await openUrl(withApp(url, 'chaos-harness'), true, 6);
     const db = open.db;
 
@@ -159,22 +221,44 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     const { version } = await activeRuleSetForBatch(db, rulesDir);
     const ruleSet = await loadRuleSet(rulesDir);
 
+    // The sandbox is its own process on a fixed port, so a killed one comes back where
+    // the workers (told LENDPAY_CHANNEL_URL explicitly) look for it.
     const port = await freePort();
     const platformUrl = `http://127.0.0.1:${port}`;
-    sandbox = spawnCli(['sandbox', 'serve', '--port', String(port)], { DATABASE_URL: withApp(url, 'chaos-sandbox'), LENDPAY_RULES_DIR: rulesDir, LENDPAY_LOG_LEVEL: 'warn' });
+    const startSandbox = async (): Promise<void> => {
+      let child: Child;
+      // the sandbox does not wait for its database (a server restarting): the harness tries again
+      for (let tries = 1; ; tries++) {
+        child = spawnCli(['sandbox', 'serve', '--port', String(port)], { DATABASE_URL: withApp(url, 'chaos-sandbox'), LENDPAY_RULES_DIR: rulesDir, LENDPAY_LOG_LEVEL: 'warn' });
+        sandbox = child;
+        if (await waitFor(child, /listening on (http:\/\/\S+?) /, 30_000)) break;
+        killedSandboxes.add(child);
+        child.proc.kill('SIGKILL');
+        if (tries >= 20) throw new Error(`the sandbox did not start: ${failureOf(child.output())}`);
+        event(`the sandbox did not start (try ${tries}): ${failureOf(child.output())}`);
+        await sleep(500);
+      }
+      void child.exited.then(({ code, signal }) => {
+        if (killedSandboxes.has(child)) return;
+        // not lendpay's fault, but the day needs its platform back
+        event(`the sandbox platform died by itself (${signal ?? `exit ${code}`}): ${failureOf(child.output())}`);
+        later(startSandbox().then(() => event('sandbox platform restarted')));
+      });
+    };
     const sandboxUp = (async () => {
-      if (!(await waitFor(sandbox!, /listening on (http:\/\/\S+?) /, 30_000))) throw new Error(`the sandbox did not start: ${sandbox!.output().slice(-2000)}`);
+      await startSandbox();
       await openLenderAccounts(platformUrl, LENDER);
       await openImportedOnSandbox(db, platformUrl);
     })();
     const channel = createHttpChannel({ baseUrl: platformUrl, timeoutMs: CHANNEL_TIMEOUT_MS });
-    const admin = (route: string, body: unknown) => adminPost(platformUrl, route, body) as Promise<any>;
+    const admin = (route: string, body: unknown) => steady(() => adminPost(platformUrl, route, body)) as Promise<any>;
     const adminGet = async (route: string) => (await fetch(`${platformUrl}${route}`)).json() as Promise<any>;
 
-    // ---- pg-boss: the harness supervises (expires abandoned jobs quickly) and enqueues ----
-    boss = new PgBoss({ connectionString: withApp(url, 'chaos-harness'), schema: 'pgboss', superviseIntervalSeconds: 1, monitorIntervalSeconds: 1, max: 3 } as never);
+    // ---- pg-boss: the harness only enqueues; the workers' own supervisors fail a dead worker's jobs ----
+    boss = new PgBoss({ connectionString: withApp(url, 'chaos-harness'), schema: 'pgboss', supervise: false, max: 3 });
     boss.on('error', () => {});
     await boss.start();
+    const send = (queue: string, data: object) => steady(() => boss!.send(queue, data));
 
     // ---- the workers ----
     const workerEnv = (i: number): Record<string, string> => ({
@@ -182,11 +266,31 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
       LENDPAY_API_TOKEN: TOKEN, LENDPAY_CHANNEL_TIMEOUT_MS: String(CHANNEL_TIMEOUT_MS), LENDPAY_CHUNK_SIZE: '20', LENDPAY_LOG_LEVEL: 'info',
       LENDPAY_DATA_DIR: tmp, LENDPAY_API_WRITES_PER_MINUTE: '100000', LENDPAY_WORKER_CONCURRENCY: '2',
     });
-    const startWorker = (w: (typeof workers)[number]): Promise<void> => {
+    const dropConnections = async (pattern: string): Promise<number> => {
+      const res = await open!.pool.query(
+        `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and application_name like $1`, [pattern]);
+      stats.terminated! += res.rows[0].n;
+      return res.rows[0].n as number;
+    };
+    /** dropAfterMs: the worker's connections are terminated that long after it is spawned (a drop during its start-up). */
+    const startWorker = (w: (typeof workers)[number], dropAfterMs: number | null = null): Promise<void> => {
       w.starting ??= (async () => {
         for (let tries = 0; ; tries++) {
           const child = spawnCli(['worker', '--no-schedule', '--port', '0'], workerEnv(w.i));
-          const api = await waitFor(child, /"msg":"listening"/, 20_000);
+          if (dropAfterMs !== null && tries === 0) {
+            // the seeded moment counts from the worker's first connection (how long node
+            // takes to boot is the machine's, not the seed's)
+            const ms = dropAfterMs;
+            later((async () => {
+              const connected = await until('a first connection', 20_000, async () => child.alive() && (await open!.pool.query(
+                `select 1 from pg_stat_activity where datname = current_database() and application_name = $1`, [`chaos-worker-${w.i}`])).rowCount! > 0);
+              if (!connected || !child.alive()) return;
+              await sleep(ms);
+              const n = await dropConnections(`chaos-worker-${w.i}`);
+              event(`terminated ${n} connections of worker ${w.i} ${ms} ms after its first connection (while it ${/"msg":"listening"/.test(child.output()) ? 'ran' : 'started'})`);
+            })());
+          }
+          const api = await waitFor(child, /"msg":"listening"/, 60_000);
           const m = /"api":"(http:[^"]+)"[^\n]*"msg":"listening"/.exec(child.output()) ?? /"msg":"listening"[^\n]*"api":"(http:[^"]+)"/.exec(child.output());
           if (api && m && child.alive()) {
             w.child = child;
@@ -197,41 +301,47 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
               const tail = child.output().split('\n').filter((l) => l.trim()).slice(-4).join(' | ');
               const dump = path.join(os.tmpdir(), `lendpay-chaos-${seed}-worker${w.i}-${Date.now()}.log`);
               fs.writeFileSync(dump, child.output());
-              event(`worker ${w.i} died by itself (${signal ?? `exit ${code}`}; output in ${dump}): ${tail.slice(0, 600)}`);
-              v.add('a worker survives the faults', `worker ${w.i} exited (${signal ?? `exit ${code}`}) without being killed: ${tail.slice(0, 400)}`);
-              const p: Promise<void> = startWorker(w).catch((e) => event(`restart failed: ${(e as Error).message}`)).finally(() => pendingTimers.delete(p));
-              pendingTimers.add(p);
+              event(`worker ${w.i} died by itself (${signal ?? `exit ${code}`}; output in ${dump}): ${tail}`);
+              v.add('a worker survives the faults', `worker ${w.i} exited (${signal ?? `exit ${code}`}) without being killed: ${failureOf(child.output())}`);
+              later(startWorker(w));
             });
             break;
           }
+          const gaveUp = !child.alive();
           child.proc.kill('SIGKILL');
-          const why = child.output().split('\n').filter((l) => /error/i.test(l)).slice(-1)[0] ?? child.output().slice(-300);
-          event(`worker ${w.i} failed to start (try ${tries + 1}): ${why.slice(0, 300)}`);
-          if (/RULES_INVALID|problems? in rules/.test(why) && !/could not be read instead/.test(child.output())) v.add('a broken rule file does not stop a worker', `worker ${w.i} refused to start: ${why.slice(0, 200)}`);
-          if (tries >= 6) throw new Error(`worker ${w.i} cannot start: ${child.output().slice(-1000)}`);
+          const why = failureOf(child.output());
+          const dump = path.join(os.tmpdir(), `lendpay-chaos-${seed}-worker${w.i}-start-${Date.now()}.log`);
+          fs.writeFileSync(dump, child.output());
+          event(`worker ${w.i} ${gaveUp ? 'exited while starting' : 'did not start in 60 s'} (try ${tries + 1}; output in ${dump}): ${why}`);
+          // a slow start (a loaded machine) is not a finding; a worker that gives up or dies while starting is
+          if (gaveUp) v.add('a worker starts whatever the faults', `worker ${w.i} exited while starting (try ${tries + 1}): ${why}`);
+          if (/^error:.*(RULES_INVALID|problems? in rules)/.test(why) && !/could not be read instead/.test(why)) v.add('a broken rule file does not stop a worker', `worker ${w.i} refused to start: ${why}`);
+          if (tries >= 6) throw new Error(`worker ${w.i} cannot start: ${why}`);
           await sleep(500);
         }
       })().finally(() => { w.starting = null; });
       return w.starting;
     };
     for (let i = 0; i < nWorkers; i++) workers.push({ i, child: null, url: null, starting: null, expectExit: false });
-    await Promise.all([sandboxUp, ...workers.map(startWorker)]);
-    // Abandoned jobs (a killed worker's) come back in seconds, not ten minutes.
+    await Promise.all([sandboxUp, ...workers.map((w) => startWorker(w))]);
+    // The chaos drops connections far more often than a production day: the harness gives
+    // the jobs retries to match. How fast a dead worker's job comes back (heartbeat,
+    // supervisor, retry delay) is the production setting, which the settle bound checks.
     for (const q of LENDPAY_QUEUES) {
-      if (await boss.getQueue(q)) await boss.updateQueue(q, { expireInSeconds: 8, retryDelay: 1, retryBackoff: false, retryLimit: 20 } as never);
+      if (await boss.getQueue(q)) await boss.updateQueue(q, { retryLimit: 20 });
     }
     const aliveUrls = () => workers.filter((w) => w.child?.alive() && w.url).map((w) => w.url!);
 
-    // ---- the chaos ----
-    const faultPlan = () => {
+    // ---- the chaos: a schedule drawn from crng, each fault at its seeded moment ----
+    const faultPlan = (r: Rng) => {
       const rules: unknown[] = [];
-      if (rng.chance(0.8)) rules.push({ op: '*', rate: 0.02 + rng.next() * 0.08, kind: 'fail', code: 'CHANNEL_UNAVAILABLE' });
-      if (rng.chance(0.6)) rules.push({ op: rng.pick(['*', 'payout', 'debit', 'collect']), rate: 0.02 + rng.next() * 0.06, kind: 'timeout', applied: true, ms: CHANNEL_TIMEOUT_MS + 300 });
-      if (rng.chance(0.6)) rules.push({ op: rng.pick(['*', 'payout', 'debit', 'collect']), rate: 0.02 + rng.next() * 0.06, kind: 'timeout', applied: false, ms: CHANNEL_TIMEOUT_MS + 300 });
-      if (rng.chance(0.5)) rules.push({ op: '*', rate: 0.1 + rng.next() * 0.2, kind: 'delay', ms: 50 + rng.int(300) });
-      if (rng.chance(0.3)) rules.push({ op: 'payout', rate: 0.05, kind: 'fail', code: 'CARD_INVALID' });
-      if (rng.chance(0.3)) rules.push({ op: 'query', rate: 0.1, kind: 'fail', code: 'CHANNEL_UNAVAILABLE' });
-      return { seed: rng.int(1_000_000), rules };
+      if (r.chance(0.8)) rules.push({ op: '*', rate: 0.02 + r.next() * 0.08, kind: 'fail', code: 'CHANNEL_UNAVAILABLE' });
+      if (r.chance(0.6)) rules.push({ op: r.pick(['*', 'payout', 'debit', 'collect']), rate: 0.02 + r.next() * 0.06, kind: 'timeout', applied: true, ms: CHANNEL_TIMEOUT_MS + 300 });
+      if (r.chance(0.6)) rules.push({ op: r.pick(['*', 'payout', 'debit', 'collect']), rate: 0.02 + r.next() * 0.06, kind: 'timeout', applied: false, ms: CHANNEL_TIMEOUT_MS + 300 });
+      if (r.chance(0.5)) rules.push({ op: '*', rate: 0.1 + r.next() * 0.2, kind: 'delay', ms: 50 + r.int(300) });
+      if (r.chance(0.3)) rules.push({ op: 'payout', rate: 0.05, kind: 'fail', code: 'CARD_INVALID' });
+      if (r.chance(0.3)) rules.push({ op: 'query', rate: 0.1, kind: 'fail', code: 'CHANNEL_UNAVAILABLE' });
+      return { seed: r.int(1_000_000), rules };
     };
     const ruleFiles = ['eligibility.json', 'collection.json', 'escalation.json', 'calendar.json'];
     let broken: { file: string; original: string } | null = null;
@@ -242,53 +352,81 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
         broken = null;
       }
     };
-    const kill = (w: (typeof workers)[number]) => {
+    const kill = (w: (typeof workers)[number], delay: number, dropAfterMs: number | null) => {
       if (!w.child?.alive() || w.starting) return;
       w.expectExit = true;
       w.child.proc.kill('SIGKILL');
       stats.kills!++;
-      event(`kill -9 worker ${w.i}`);
-      const delay = 100 + rng.int(900);
-      const p: Promise<void> = (async () => {
+      event(`kill -9 worker ${w.i}; restart in ${delay} ms${dropAfterMs === null ? '' : `, its connections dropped ${dropAfterMs} ms after its first connection`}`);
+      later((async () => {
         await w.child!.exited;
         await sleep(delay);
-        await startWorker(w);
+        await startWorker(w, dropAfterMs);
         event(`worker ${w.i} restarted`);
-      })().catch((e) => event(`restart of worker ${w.i} failed: ${(e as Error).message}`)).finally(() => pendingTimers.delete(p));
-      pendingTimers.add(p);
+      })());
     };
+    let serverDown: Promise<void> | null = null;
+    const restartServer = (downMs: number) => {
+      if (!pgDir || serverDown) return;
+      stats.serverRestarts!++;
+      event(`PostgreSQL server stopped (immediate, as a crash); back in ${downMs} ms`);
+      serverDown = restartEmbeddedPostgres(pgDir, downMs).then(() => event('PostgreSQL server restarted')).finally(() => { serverDown = null; });
+      later(serverDown);
+    };
+    let sandboxDown: Promise<void> | null = null;
+    const killSandbox = (downMs: number) => {
+      if (!sandbox?.alive() || sandboxDown) return;
+      const dying = sandbox;
+      killedSandboxes.add(dying);
+      dying.proc.kill('SIGKILL');
+      stats.sandboxKills!++;
+      event(`kill -9 the sandbox platform; back in ${downMs} ms`);
+      sandboxDown = (async () => {
+        await dying.exited;
+        await sleep(downMs);
+        await startSandbox();
+        event('sandbox platform restarted');
+      })().finally(() => { sandboxDown = null; });
+      later(sandboxDown);
+    };
+    const chaosStart = performance.now();
     const chaos = async () => {
+      let at = 0;
       while (chaosOn) {
-        await sleep(200 + rng.int(600));
+        // Every tick draws the same numbers whatever happens, so the schedule is the seed's alone.
+        at += 200 + crng.int(600);
+        const r = crng.next(), who = crng.int(nWorkers), a = crng.next(), b = crng.next(), sub = new Rng(crng.int(2 ** 31));
+        const wait = chaosStart + at - performance.now();
+        if (wait > 0) await sleep(wait);
         if (!chaosOn) break;
-        const r = rng.next();
         try {
-          if (r < 0.22) {
-            if (stats.kills! < (opts.size === 'small' ? 3 : 5)) kill(rng.pick(workers));
-          } else if (r < 0.42) {
-            const res = await open!.pool.query(
-              `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and application_name like 'chaos-worker-%' and random() < 0.5`,
-            );
-            stats.terminated! += res.rows[0].n;
-            event(`terminated ${res.rows[0].n} worker connections`);
-          } else if (r < 0.7) {
-            const plan = faultPlan();
+          if (r < 0.2) {
+            if (stats.kills! < (opts.size === 'small' ? 3 : 5)) kill(workers[who]!, 100 + Math.floor(a * 900), b < 0.5 ? Math.floor((b / 0.5) * 2000) : null);
+          } else if (r < 0.38) {
+            const target = a < 0.3 ? 'chaos-worker-%' : `chaos-worker-${who}`;
+            event(`terminated ${await dropConnections(target)} connections of ${a < 0.3 ? 'every worker' : `worker ${who}`}`);
+          } else if (r < 0.64) {
+            const plan = faultPlan(sub);
             await admin('/admin/faults', plan);
             stats.faultPlans!++;
             event(`fault plan ${JSON.stringify(plan.rules.map((x: any) => `${x.op}:${x.kind}${x.code ? `:${x.code}` : ''}${x.applied !== undefined ? `:applied=${x.applied}` : ''}`))}`);
-          } else if (r < 0.82) {
+          } else if (r < 0.76) {
             if (broken) restoreRules();
             else {
-              const f = rng.pick(ruleFiles);
+              const f = ruleFiles[Math.floor(a * ruleFiles.length)]!;
               const original = fs.readFileSync(path.join(rulesDir, f), 'utf8');
               broken = { file: f, original };
-              fs.writeFileSync(path.join(rulesDir, f), rng.chance(0.5) ? original.slice(0, Math.floor(original.length / 2)) : '{"rules": [{"conditions": 42}]}');
+              fs.writeFileSync(path.join(rulesDir, f), b < 0.5 ? original.slice(0, Math.floor(original.length / 2)) : '{"rules": [{"conditions": 42}]}');
               stats.brokenRules!++;
               event(`rule file ${f} replaced with a broken one`);
             }
-          } else if (r < 0.9) {
+          } else if (r < 0.84) {
             await admin('/admin/faults', { seed: 0, rules: [] });
             event('faults cleared for a while');
+          } else if (r < 0.88) {
+            if (stats.sandboxKills! < 2) killSandbox(200 + Math.floor(a * 2000));
+          } else if (r < 0.92) {
+            if (stats.serverRestarts! < 2) restartServer(300 + Math.floor(a * 3000));
           }
         } catch (e) {
           event(`chaos step failed: ${(e as Error).message}`);
@@ -299,7 +437,7 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     chaosLoop = chaos();
 
     // ---- nightly decisions (workers) ----
-    await boss.send(WORKER_QUEUES.scheduleNightly, { job: 'nightly-eligibility', slot: T, businessDate: T });
+    await send(WORKER_QUEUES.scheduleNightly, { job: 'nightly-eligibility', slot: T, businessDate: T });
     const nightlyDone = await until('nightly', 90_000, async () => {
       const r = await db.selectFrom('batch_runs').select(['id', 'status']).where('kind', '=', 'nightly').where('business_date', '=', T).executeTakeFirst();
       if (r && stats.duplicateJobs === 0) {
@@ -317,9 +455,9 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     event('nightly finished');
 
     // ---- disbursements through the API, some requests sent concurrently ----
-    const candidates = await db.selectFrom('eligibility_decisions')
+    const candidates = await steady(() => db.selectFrom('eligibility_decisions')
       .select((eb) => ['customer_id', 'limit_fen', eb.exists(eb.selectFrom('customer_bank_cards as k').select('k.id').whereRef('k.customer_id', '=', 'eligibility_decisions.customer_id')).as('has_card')])
-      .where('business_date', '=', T).where('eligible', '=', true).where('limit_fen', '>=', 100_000).orderBy('customer_id').execute();
+      .where('business_date', '=', T).where('eligible', '=', true).where('limit_fen', '>=', 100_000).orderBy('customer_id').execute());
     const chosen = candidates.filter(() => rng.chance(0.5)).slice(0, nLoans);
     const requests = chosen.map((c, i) => ({
       key: `chaos-${seed}-${i}`,
@@ -372,15 +510,15 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
         }
       }
     }));
-    stats.loans = await db.selectFrom('loans').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow().then((r) => r.n);
+    stats.loans = await steady(() => db.selectFrom('loans').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()).then((r) => r.n);
     event(`disbursement requests answered: ${statuses.length} (${[...new Set(statuses)].join(',')}), unanswered for now ${unanswered.size}`);
 
     // ---- settlement: what is left in the accounts, what the marketplace pays ----
-    const dues = await sql<{ customer_id: string; due: number }>`
+    const dues = await steady(() => sql<{ customer_id: string; due: number }>`
       select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen))::int8 as due
       from loans l join installments i on i.loan_id = l.id
-      where l.status = 'disbursed' and i.due_date <= ${D}::date group by l.customer_id order by l.customer_id`.execute(db);
-    const accounts = await db.selectFrom('customer_accounts').select(['id', 'customer_id', 'is_primary']).where('customer_id', 'in', dues.rows.length ? dues.rows.map((d) => d.customer_id) : ['']).execute();
+      where l.status = 'disbursed' and i.due_date <= ${D}::date group by l.customer_id order by l.customer_id`.execute(db));
+    const accounts = await steady(() => db.selectFrom('customer_accounts').select(['id', 'customer_id', 'is_primary']).where('customer_id', 'in', dues.rows.length ? dues.rows.map((d) => d.customer_id) : ['']).execute());
     const spent: { id: string; customerId: string; balance: number }[] = [];
     const lines: { accountId: string; amount: number }[] = [];
     for (const d of dues.rows) {
@@ -393,11 +531,11 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     }
     if (spent.length) await admin('/admin/accounts', { accounts: spent });
     if (lines.length) await admin('/admin/settle', { lines });
-    await db.insertInto('settlements').values({ business_date: D, lines: lines.length, total_fen: lines.reduce((s, l) => s + l.amount, 0) }).onConflict((oc) => oc.column('business_date').doNothing()).execute();
+    await steady(() => db.insertInto('settlements').values({ business_date: D, lines: lines.length, total_fen: lines.reduce((s, l) => s + l.amount, 0) }).onConflict((oc) => oc.column('business_date').doNothing()).execute());
     event(`settlement ${D}: ${lines.length} merchants`);
 
     // ---- post-settlement collection (workers), one chunk delivered twice ----
-    await boss.send(WORKER_QUEUES.postSettlement, { job: 'post-settlement-fallback', slot: D, businessDate: D });
+    await send(WORKER_QUEUES.postSettlement, { job: 'post-settlement-fallback', slot: D, businessDate: D });
     let dupPost = false;
     const postDone = await until('post-settlement', 90_000, async () => {
       if (!dupPost) {
@@ -416,13 +554,13 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     event('post-settlement finished');
 
     // ---- money arrives for some borrowers on hold; the hold monitor (worker) sweeps it ----
-    const { collection: collectionRules, notifications } = await storedCollectionRules(db, version.hash);
+    const { collection: collectionRules, notifications } = await steady(() => storedCollectionRules(db, version.hash));
     const cDeps = (clock: Clock): CollectionDeps => ({ db, channel, clock, collectionRules, notifications, ruleSetHash: version.hash, lender: { accountId: LENDER.accountId } });
-    const held = await db.selectFrom('holds').innerJoin('customer_accounts', 'customer_accounts.customer_id', 'holds.customer_id')
-      .select(['holds.customer_id', 'customer_accounts.id as account', 'holds.amount_fen']).where('holds.status', '=', 'open').where('customer_accounts.is_primary', '=', true).orderBy('holds.customer_id').execute();
+    const held = await steady(() => db.selectFrom('holds').innerJoin('customer_accounts', 'customer_accounts.customer_id', 'holds.customer_id')
+      .select(['holds.customer_id', 'customer_accounts.id as account', 'holds.amount_fen']).where('holds.status', '=', 'open').where('customer_accounts.is_primary', '=', true).orderBy('holds.customer_id').execute());
     const arriving = held.filter(() => rng.chance(0.4)).map((h) => ({ accountId: h.account, amount: rng.chance(0.5) ? h.amount_fen : Math.max(1, Math.floor(h.amount_fen * rng.next())) }));
     if (arriving.length) await admin('/admin/settle', { lines: arriving });
-    const monitorJob = await boss.send(WORKER_QUEUES.holdMonitor, { job: 'hold-monitor', slot: `${D}T10:00`, businessDate: D });
+    const monitorJob = await send(WORKER_QUEUES.holdMonitor, { job: 'hold-monitor', slot: `${D}T10:00`, businessDate: D });
     const jobDone = (id: string | null) => until('job', 45_000, async () => {
       const r = await sql<{ state: string }>`select state from pgboss.job where id = ${id}::uuid`.execute(db);
       return r.rows[0]?.state === 'completed' || r.rows[0]?.state === 'failed';
@@ -431,12 +569,12 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     event(`hold monitor: ${arriving.length} borrowers got money`);
 
     // ---- card repayments (the business system's instruction), some sent twice at once ----
-    const onHold = await db.selectFrom('holds').innerJoin('customer_bank_cards as k', 'k.customer_id', 'holds.customer_id')
-      .select(['holds.customer_id', 'holds.amount_fen', 'k.id as card']).where('holds.status', '=', 'open').orderBy('holds.customer_id').execute();
+    const onHold = await steady(() => db.selectFrom('holds').innerJoin('customer_bank_cards as k', 'k.customer_id', 'holds.customer_id')
+      .select(['holds.customer_id', 'holds.amount_fen', 'k.id as card']).where('holds.status', '=', 'open').orderBy('holds.customer_id').execute());
     const payers = [...new Map(onHold.map((h) => [h.customer_id, h])).values()].filter(() => rng.chance(0.5));
     if (payers.length) await admin('/admin/accounts', { cards: payers.map((p) => ({ id: p.card, customerId: p.customer_id, bank: 'CMB', last4: '0000', balance: p.amount_fen * 2 })) }).catch((e) => event(`card top-up failed: ${(e as Error).message}`));
     await Promise.all(payers.map(async (p, i) => {
-      const loan = await db.selectFrom('loans').select('id').where('customer_id', '=', p.customer_id).where('status', '=', 'disbursed').where('kind', '=', 'loan').orderBy('id').executeTakeFirst();
+      const loan = await steady(() => db.selectFrom('loans').select('id').where('customer_id', '=', p.customer_id).where('status', '=', 'disbursed').where('kind', '=', 'loan').orderBy('id').executeTakeFirst());
       if (!loan) return;
       const amount = (rng.chance(0.6) ? p.amount_fen : Math.max(1, Math.floor(p.amount_fen / 2))) as Fen;
       const input = { loanId: loan.id, cardId: p.card, amount, requestId: `chaos-repay-${seed}-${i}` };
@@ -447,11 +585,11 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     event(`card repayments: ${payers.length}`);
 
     // ---- a payout the platform makes twice; reconciliation (worker) ----
-    const paid = await sql<{ request_id: string; amount_fen: number }>`
+    const paid = await steady(() => sql<{ request_id: string; amount_fen: number }>`
       select a.request_id, o.amount_fen from order_attempts a join orders o on o.id = a.order_id
-      where o.kind = 'payout' and a.status = 'succeeded' order by a.request_id`.execute(db);
+      where o.kind = 'payout' and a.status = 'succeeded' order by a.request_id`.execute(db));
     // the platform pays the duplicate out of the lender's balance: only what it can cover
-    const lenderBalance = await channel.balance(LENDER.accountId);
+    const lenderBalance = await steady(() => channel.balance(LENDER.accountId));
     let room = lenderBalance.found ? lenderBalance.balance : 0;
     const dupes = paid.rows.filter((p) => rng.chance(0.5) && p.amount_fen <= room && (room -= p.amount_fen) >= 0).slice(0, 2);
     for (const p of dupes) {
@@ -463,22 +601,49 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
         event(`duplicate payout of ${p.request_id} refused: ${(e as Error).message.slice(0, 120)}`);
       }
     }
-    const reconJob = await boss.send(WORKER_QUEUES.reconciliation, { job: 'reconciliation', slot: D, businessDate: D });
+    const reconJob = await send(WORKER_QUEUES.reconciliation, { job: 'reconciliation', slot: D, businessDate: D });
     if (!(await jobDone(reconJob))) event('the reconciliation job did not complete in 45 s (recovery reconciles again)');
+
+    // ---- the last fault: a worker killed -9 in the middle of a batch as the faults stop ----
+    // (the next day's nightly re-tagging: decisions only, no money). The chunks it held
+    // must come back by heartbeat, within the settle bound below, not by expiry.
+    const nextDay = addDays(T, 1) as BusinessDate;
+    await send(WORKER_QUEUES.scheduleNightly, { job: 'nightly-eligibility', slot: nextDay, businessDate: nextDay });
+    await until('chunks in hand', 30_000, async () => {
+      const r = await sql<{ n: number }>`select count(*)::int as n from pgboss.job where name = ${QUEUES.nightlyChunk} and state = 'active'`.execute(db);
+      return r.rows[0]!.n > 0;
+    });
+    await sleep(lastDelay);
+    kill(workers[lastWho]!, 100 + lastDelay, null);
 
     // ---- the faults stop; the workers finish what is in hand and stop ----
     chaosOn = false;
+    const faultsStopped = performance.now();
+    event('the faults stop');
     await chaosLoop;
     chaosLoop = null;
+    // the last restarts (a worker, the sandbox, the server) come back before anything else
+    while (pendingTimers.size) await Promise.all([...pendingTimers]);
     await admin('/admin/faults', { seed: 0, rules: [] });
     restoreRules();
-    await Promise.all([...pendingTimers]);
     for (const w of workers) if (!w.child?.alive()) await startWorker(w);
-    const quiet = await until('jobs', 60_000, async () => {
-      const r = await sql<{ n: number }>`select count(*)::int as n from pgboss.job where name = any(${LENDPAY_QUEUES}::text[]) and state in ('created', 'retry', 'active')`.execute(db);
-      return r.rows[0]!.n === 0;
+    // Every batch and job, a killed worker's included, finished within the bound (the
+    // failover promise): a job held by a worker killed just before the faults stopped
+    // must come back by heartbeat, not wait out its expiry.
+    let pending = '';
+    const settled = await until('batches and jobs', 90_000, async () => {
+      const jobs = await sql<{ name: string; state: string; n: number }>`select name, state::text, count(*)::int as n from pgboss.job where name = any(${LENDPAY_QUEUES}::text[]) and state in ('created', 'retry', 'active') group by 1, 2 order by 1, 2`.execute(db);
+      const runs = await sql<{ kind: string; business_date: string }>`select kind, business_date::text from batch_runs where status = 'running'`.execute(db);
+      pending = [...jobs.rows.map((j) => `${j.n} ${j.name} ${j.state}`), ...runs.rows.map((r) => `${r.kind} run of ${r.business_date} running`)].join(', ');
+      return jobs.rows.length === 0 && runs.rows.length === 0;
     });
-    if (!quiet) v.add('batches finish', 'pg-boss jobs still pending 60 s after the faults stopped');
+    if (settled) {
+      settledSeconds = (performance.now() - faultsStopped) / 1000;
+      event(`every batch and job finished ${settledSeconds.toFixed(1)} s after the faults stopped (bound ${SETTLE_BOUND_SECONDS} s)`);
+      if (settledSeconds > SETTLE_BOUND_SECONDS) v.add(`every batch finished within ${SETTLE_BOUND_SECONDS} s after the faults stop`, `took ${settledSeconds.toFixed(1)} s`);
+    } else {
+      v.add(`every batch finished within ${SETTLE_BOUND_SECONDS} s after the faults stop`, `still not after 90 s: ${pending}`);
+    }
     // the requests the chaos left unanswered, retried by their client now that it is over
     await Promise.all([...unanswered].map(async ([key, u], i) => {
       const a = await postLoan(key, u.body, i, 60_000);
@@ -499,18 +664,18 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
 
     // ---- recovery: the escalation ladder, recovery, hold monitor, reconciliation until quiet ----
     let offset = 0;
-    const later: Clock = { now: () => new Date(Date.now() + offset) };
+    const hoursLater: Clock = { now: () => new Date(Date.now() + offset) };
     const rs = await loadRuleSet(rulesDir);
-    const disburse: DisburseDeps = { db, channel, clock: later, calendar: rs.calendar!, pricing: rs.pricing!, lender: LENDER, allowLegacyMode: false };
-    const eDeps: EscalationDeps = { disburse, collection: cDeps(later), rules: rs.escalation!, ruleSetHash: rs.hash };
+    const disburse: DisburseDeps = { db, channel, clock: hoursLater, calendar: rs.calendar!, pricing: rs.pricing!, lender: LENDER, allowLegacyMode: false };
+    const eDeps: EscalationDeps = { disburse, collection: cDeps(hoursLater), rules: rs.escalation!, ruleSetHash: rs.hash };
     let quietRounds = 0;
     for (let round = 0; round < 12 && quietRounds < 2; round++) {
       offset += 3600_000;
       const tick = await runEscalationTick(eDeps);
       const d = await recoverOpenAttempts(withHook(eDeps), { olderThanMs: 0 });
-      const c = await recoverCollectionAttempts(cDeps(later), { olderThanMs: 0 });
-      const m = await monitorHolds(cDeps(later), `recovery-${seed}-${round}`);
-      const r = await reconcilePayouts(cDeps(later), sandboxStatement(platformUrl));
+      const c = await recoverCollectionAttempts(cDeps(hoursLater), { olderThanMs: 0 });
+      const m = await monitorHolds(cDeps(hoursLater), `recovery-${seed}-${round}`);
+      const r = await reconcilePayouts(cDeps(hoursLater), sandboxStatement(platformUrl));
       const open = await openNotQueued(db);
       const moved = tick.ladder.queried + tick.executed + tick.sent + tick.loansDriven + d.checked + c.checked + m.debits + r.duplicates.length;
       quietRounds = open === 0 && moved === 0 ? quietRounds + 1 : 0;
@@ -519,10 +684,10 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
 
     // ---- the invariants, against the platform's own records ----
     await checkInvariants({ db, platformUrl, adminGet, channel: channel, url, rulesDir, D, v, T });
-    return { seed, violations: v.list, seconds: (performance.now() - t0) / 1000, stats, events, database: name };
+    return { seed, violations: v.list, seconds: (performance.now() - t0) / 1000, stats, events, database: pgDir ? `${name} on its own server (stopped; data in ${pgDir})` : name, settledSeconds };
   } catch (e) {
     v.add('the day runs', `${(e as Error).stack ?? String(e)}`);
-    return { seed, violations: v.list, seconds: (performance.now() - t0) / 1000, stats, events, database: name };
+    return { seed, violations: v.list, seconds: (performance.now() - t0) / 1000, stats, events, database: pgDir ? `${name} on its own server (stopped; data in ${pgDir})` : name, settledSeconds };
   } finally {
     chaosOn = false;
     await chaosLoop?.catch(() => {});
@@ -532,13 +697,20 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
       if (w.child?.alive()) w.child.proc.kill('SIGKILL');
     }
     if (sandbox?.alive()) {
+      killedSandboxes.add(sandbox);
       sandbox.proc.kill('SIGTERM');
       await Promise.race([sandbox.exited, sleep(3000)]);
       if (sandbox.alive()) sandbox.proc.kill('SIGKILL');
     }
     await boss?.stop({ graceful: false, close: true, timeout: 2000 } as never).catch(() => {});
     await open?.close().catch(() => {});
-    if (!opts.keep) await adminQuery(`drop database if exists ${name} with (force)`).catch(() => {});
+    if (pgDir) {
+      // a day's own server goes with the day (--keep keeps it, stopped, with its directory)
+      await stopEmbeddedPostgres(pgDir).catch(() => {});
+      if (!opts.keep) fs.rmSync(pgDir, { recursive: true, force: true });
+    } else if (!opts.keep && server) {
+      await adminQuery(`drop database if exists ${name} with (force)`, server).catch(() => {});
+    }
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

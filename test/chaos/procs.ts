@@ -21,8 +21,23 @@ export interface Child {
   alive(): boolean;
 }
 
+// Children still running when this process is told to stop (Ctrl-C, SIGTERM) are killed
+// with it, not left behind as workers on a database nobody drops.
+const running = new Set<ChildProcess>();
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    for (const p of running) p.kill('SIGKILL');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
 export function spawnCli(args: string[], env: Record<string, string>): Child {
   const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
   let out = '';
   const keep = (d: Buffer) => {
     out += d.toString();

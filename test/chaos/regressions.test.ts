@@ -11,6 +11,7 @@ import { claimIdempotencyKey, completeIdempotencyKey, IDEMPOTENCY_CLAIM_LEASE_SE
 import { createContext } from '../../src/cli/context.ts';
 import { activeRuleSetForBatch } from '../../src/cli/nightly.ts';
 import { createPool } from '../../db/connection.ts';
+import { failureOf } from './day.ts';
 
 let t: TestDatabase;
 test.before(async () => {
@@ -106,6 +107,20 @@ test('worker-crash-on-dropped-connection: a backend terminated under a checked-o
     await pool.end();
   }
   assert.equal(uncaught.map(String), [], 'nothing was thrown at the process');
+});
+
+test('chaos-failure-message-whole (seed 70028): a worker\'s failure is told by its whole error line and details, never a cut-off tail', () => {
+  // what seed 70028 printed: the last 300 characters, which began in the middle of a word
+  const out = [
+    '{"level":30,"msg":"starting"}',
+    'worker start: the database connection failed while starting pg-boss (terminating connection due to administrator command); trying again in 0.25 s (try 2; giving up 120 s after the first failure)',
+    'error: worker not started: the database connection failed while starting pg-boss and did not come back in 120 s (9 tries; last error: terminating connection due to administrator command)',
+    '  a detail line',
+    'pg-boss: terminating connection due to administrator command',
+  ].join('\n');
+  assert.is(failureOf(out), 'error: worker not started: the database connection failed while starting pg-boss and did not come back in 120 s (9 tries; last error: terminating connection due to administrator command) |   a detail line');
+  // no error line: the last lines, whole
+  assert.is(failureOf('a\nterminating connection due to administrator command\npg-boss: terminating connection due to administrator command\n'), 'a | terminating connection due to administrator command | pg-boss: terminating connection due to administrator command');
 });
 
 test.run();

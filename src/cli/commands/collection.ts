@@ -8,7 +8,7 @@ import type { Context } from '../context.ts';
 import { parseBusinessDate, businessDateAt, systemClock, type BusinessDate } from '../../dates.ts';
 import { parseYuan, formatYuan, formatYuanGrouped, type Fen } from '../../money.ts';
 import { LendpayError } from '../../errors.ts';
-import { activeRuleSetForBatch } from '../nightly.ts';
+import { activeRuleSetForBatch, batchOutcomeLine } from '../nightly.ts';
 import { storedCollectionRules } from '../../../jobs/evaluators.ts';
 import { startPostSettlementRun, workPostSettlement, type PostSettlementSummary } from '../../../jobs/post-settlement.ts';
 import { getBatchRun, runProgress, type BatchRun } from '../../../db/batch.repository.ts';
@@ -33,13 +33,14 @@ export async function collectionDeps(ctx: Context): Promise<CollectionDeps> {
   };
 }
 
-export async function runPostSettlement(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean }): Promise<{ run: BatchRun; created: boolean; seconds: number }> {
+export async function runPostSettlement(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean }): Promise<{ run: BatchRun; created: boolean; requeued: number; seconds: number }> {
   const started = performance.now();
   const { db } = await ctx.database();
   const { version } = await activeRuleSetForBatch(db, ctx.config.rulesDir);
   const { channel } = await ctx.platform();
   const boss = await ctx.boss();
-  const { run, created } = await startPostSettlementRun(db, boss, date, version.hash, ctx.config.chunkSize);
+  const { run, created, enqueued } = await startPostSettlementRun(db, boss, date, version.hash, ctx.config.chunkSize);
+  const requeued = created ? 0 : enqueued;
   if (run.status === 'running' && opts.work) {
     await workPostSettlement(boss, { db, channel, clock: systemClock, lender: { accountId: ctx.config.lenderAccountId } }, ctx.config.workerConcurrency);
   }
@@ -50,9 +51,9 @@ export async function runPostSettlement(ctx: Context, date: BusinessDate, opts: 
     display?.update(p.doneChunks, p.totalChunks, `chunks, ${p.items} borrowers`);
     if (now && now.status !== 'running') {
       display?.stop();
-      return { run: now, created, seconds: (performance.now() - started) / 1000 };
+      return { run: now, created, requeued, seconds: (performance.now() - started) / 1000 };
     }
-    if (!opts.work) return { run, created, seconds: 0 };
+    if (!opts.work) return { run, created, requeued, seconds: 0 };
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -85,9 +86,10 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .action(async (o: { date?: BusinessDate; work: boolean; progress: boolean; json?: boolean }) => {
       const date = o.date ?? today();
       const res = await runPostSettlement(ctx, date, { work: o.work, progress: o.progress });
-      if (o.json) return out(JSON.stringify({ runId: res.run.id, status: res.run.status, created: res.created, seconds: res.seconds, summary: res.run.summary }));
-      if (res.run.status === 'running') return out(`post-settlement ${date}: run ${res.run.id} enqueued; workers will finish it`);
-      out(res.created ? `post-settlement ${date}: run ${res.run.id} ${res.run.status} in ${res.seconds.toFixed(1)} s` : `post-settlement ${date} already finished as run ${res.run.id}: nothing changed`);
+      if (o.json) return out(JSON.stringify({ runId: res.run.id, status: res.run.status, created: res.created, requeued: res.requeued, seconds: res.seconds, summary: res.run.summary }));
+      if (res.run.status === 'running' && res.created) return out(`post-settlement ${date}: run ${res.run.id} enqueued; workers will finish it`);
+      out(batchOutcomeLine('post-settlement', date, res));
+      if (res.run.status === 'running') return;
       out(formatPostSettlement(res.run.summary as PostSettlementSummary));
     });
 

@@ -8,6 +8,16 @@ import { LendpayError } from '../../errors.ts';
 import { makeLogger } from '../../api/log.ts';
 import { fileSender } from '../../notifications/sender.ts';
 import path from 'node:path';
+import { startWithRetry, type StartStep } from '../../../jobs/start.ts';
+import type { RunningWorker } from '../../../jobs/worker.ts';
+
+export interface WorkerCommandOptions {
+  schedule: boolean;
+  http: boolean;
+  port?: string;
+  host?: string;
+  startTimeout?: string;
+}
 
 export function registerWorkerCommands(program: Command, ctx: Context): void {
   program
@@ -17,28 +27,10 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
     .option('--no-http', 'no HTTP server in this process')
     .option('--port <n>', 'HTTP port (default LENDPAY_API_PORT or 8080; 0: any free port)')
     .option('--host <host>', 'HTTP address (default LENDPAY_API_HOST or 127.0.0.1)')
-    .action(async (o: { schedule: boolean; http: boolean; port?: string; host?: string }) => {
-      const { startWorker } = await import('../../../jobs/worker.ts');
-      const { loadSchedule, defaultWorkerId } = await import('../../../jobs/schedule.ts');
-      const port = o.port === undefined ? ctx.config.apiPort : Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new LendpayError('INVALID_INPUT', `--port: expected 0–65535, got "${o.port}"`);
-      const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
+    .option('--start-timeout <seconds>', 'while starting, try again this long when the database connection is lost (default LENDPAY_WORKER_START_TIMEOUT_SECONDS or 120)')
+    .action(async (o: WorkerCommandOptions) => {
+      const worker = await startWorkerCommand(ctx, o);
       const log = makeLogger(ctx.config.logLevel);
-      if (o.http && ctx.config.apiToken === null) log.warn('LENDPAY_API_TOKEN is not set: every write to the API is refused with 401');
-      const { db } = await ctx.database();
-      const boss = await ctx.boss();
-      const worker = await startWorker({
-        db, boss, log, clock: systemClock, workerId: defaultWorkerId(), rulesDir: ctx.config.rulesDir,
-        chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
-        disburseDeps: () => ctx.disburseDeps(), schedule,
-        platformUrl: async () => (await ctx.platform()).url,
-        escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
-        notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
-        ...(await ctx.rules().then((r) => (r.alerts ? { alerts: { rules: r.alerts, webhook: ctx.config.alertWebhook } } : {}))),
-        http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
-        ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
-      });
-      if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
@@ -48,11 +40,70 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
     });
 }
 
-/** LENDPAY_CRASH_POINT=name or name@n: SIGKILL this process the n-th time it reaches the point (crash tests only). */
-function crashAt(spec: string): (point: string) => void {
-  const [name, nth] = spec.split('@') as [string, string | undefined];
+/**
+ * Starts everything `lendpay worker` runs. A start that loses its database connection
+ * (at any step: opening the database, pg-boss, the rules, the queues, the schedule) is
+ * undone and tried again with backoff, said on stderr, for --start-timeout seconds;
+ * `onStartStep` lets the tests cut the connection at each step.
+ */
+export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, hooks: { onStartStep?: (step: StartStep) => void | Promise<void> } = {}): Promise<RunningWorker> {
+  const { startWorker } = await import('../../../jobs/worker.ts');
+  const { loadSchedule, defaultWorkerId } = await import('../../../jobs/schedule.ts');
+  const port = o.port === undefined ? ctx.config.apiPort : Number(o.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new LendpayError('INVALID_INPUT', `--port: expected 0–65535, got "${o.port}"`);
+  const startTimeout = o.startTimeout === undefined ? ctx.config.workerStartTimeoutSeconds : Number(o.startTimeout);
+  if (!Number.isInteger(startTimeout) || startTimeout < 0) throw new LendpayError('INVALID_INPUT', `--start-timeout: expected whole seconds (0 or more), got "${o.startTimeout}"`);
+  const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
+  const log = makeLogger(ctx.config.logLevel);
+  if (o.http && ctx.config.apiToken === null) log.warn('LENDPAY_API_TOKEN is not set: every write to the API is refused with 401');
+  const workerId = defaultWorkerId();
+  const worker = await startWithRetry({
+    giveUpAfterMs: startTimeout * 1000,
+    say: (line) => process.stderr.write(`${line}\n`),
+    reset: () => ctx.close(),
+    attempt: async (at) => {
+      const step = async (s: StartStep) => {
+        at(s);
+        await hooks.onStartStep?.(s);
+      };
+      await step('database');
+      const { db } = await ctx.database();
+      await step('pg-boss');
+      const boss = await ctx.boss();
+      await step('rules');
+      const rules = await ctx.rules();
+      return startWorker({
+        db, boss, log, clock: systemClock, workerId, rulesDir: ctx.config.rulesDir,
+        chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
+        disburseDeps: () => ctx.disburseDeps(), schedule,
+        platformUrl: async () => (await ctx.platform()).url,
+        escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
+        notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
+        ...(rules.alerts ? { alerts: { rules: rules.alerts, webhook: ctx.config.alertWebhook } } : {}),
+        http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
+        ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
+        onStartStep: step,
+      });
+    },
+  });
+  if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
+  return worker;
+}
+
+/**
+ * LENDPAY_CRASH_POINT=name or name@n: SIGKILL this process the n-th time it reaches the
+ * point (crash tests only). A name ending in * matches every point it starts with
+ * (job:* is any job). hold:name: instead of dying, never return from the point (the job
+ * stays in hand, its heartbeat going) until the test kills the process itself.
+ */
+function crashAt(spec: string): (point: string) => void | Promise<void> {
+  const hold = spec.startsWith('hold:');
+  const [name, nth] = (hold ? spec.slice('hold:'.length) : spec).split('@') as [string, string | undefined];
+  const matches = (point: string) => (name.endsWith('*') ? point.startsWith(name.slice(0, -1)) : point === name);
   let hits = 0;
   return (point) => {
-    if (point === name && ++hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+    if (!matches(point) || ++hits < Number(nth ?? 1)) return;
+    if (hold) return new Promise<void>(() => {});
+    process.kill(process.pid, 'SIGKILL');
   };
 }
