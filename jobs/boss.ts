@@ -77,6 +77,9 @@ export interface BossOptions {
   supervise?: boolean;
 }
 
+/** The schema pg-boss keeps its jobs in. */
+export const BOSS_SCHEMA = 'pgboss';
+
 export async function startBoss(url: string, opts: BossOptions = {}): Promise<PgBoss> {
   // No LISTEN/NOTIFY (useListenNotify): pg-boss 12.38's listener connection, dropped while
   // its worker starts or runs, can emit 'error' after pg-boss took its listeners off it,
@@ -84,7 +87,7 @@ export async function startBoss(url: string, opts: BossOptions = {}): Promise<Pg
   // worker's connections did it one time in twenty). Every queue is polled every 0.5 s
   // instead, the operators' reprocess queue too, which is as quick for someone waiting.
   const boss = new PgBoss({
-    connectionString: url, schema: opts.schema ?? 'pgboss', max: 4, application_name: 'lendpay-boss',
+    connectionString: url, schema: opts.schema ?? BOSS_SCHEMA, max: 4, application_name: 'lendpay-boss',
     superviseIntervalSeconds: SUPERVISE_SECONDS, monitorIntervalSeconds: SUPERVISE_SECONDS, supervise: opts.supervise ?? true,
   });
   boss.on('error', opts.onError ?? (() => {}));

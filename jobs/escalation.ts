@@ -2,13 +2,14 @@
 // out due steps), ad-hoc reprocessing of orders, and the dead letter for jobs that
 // exhausted their retries (kept by pg-boss and mirrored into dead_letters, which
 // `lendpay ops queue` shows).
+import { listenForJobs, type Wakeups } from './wakeup.ts';
 import type { Job, PgBoss } from 'pg-boss';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import { recordDeadLetter } from '../db/escalation.repository.ts';
 import { reprocessOrder, runEscalationTick, type EscalationDeps } from '../src/escalation/service.ts';
 import { LendpayError } from '../src/errors.ts';
-import { ensureQueue } from './boss.ts';
+import { BOSS_SCHEMA, ensureQueue } from './boss.ts';
 import { madeOnFirstUse } from './lazy.ts';
 
 export const ESCALATION_QUEUES = {
@@ -95,6 +96,13 @@ export function escalationJobs(deps: () => Promise<EscalationDeps>) {
     reprocess: async (jobs: Job<unknown>[]) => makeReprocessJob(await get())(jobs),
     tick: async (jobs: Job<unknown>[]) => makeTickJob(await get())(jobs),
   };
+}
+
+/** Polls the reprocess queue now whenever a job is sent to it (lendpay's own listener, see wakeup.ts). */
+export function wakeOnReprocess(boss: PgBoss, reprocessWorkerId: string, databaseUrl: string): Wakeups {
+  return listenForJobs(databaseUrl, BOSS_SCHEMA, (q) => {
+    if (q === ESCALATION_QUEUES.reprocess) boss.notifyWorker(reprocessWorkerId);
+  });
 }
 
 /** Registers the escalation workers (tests and the CLI; the worker process registers escalationJobs itself). */

@@ -2,6 +2,7 @@
 // server (API, dashboard, /metrics). Any number of them share one database: chunks
 // are handed out by pg-boss (SKIP LOCKED), cron ticks are claimed by a table row.
 // stop() is the SIGTERM path: no new ticks, no new jobs, the jobs in hand finish.
+import type { Wakeups } from './wakeup.ts';
 import type { PgBoss, Job, WorkOptions } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection.ts';
@@ -12,7 +13,7 @@ import type { CollectionDeps } from '../src/collection/service.ts';
 import { monitorHolds } from '../src/collection/monitor.ts';
 import { reconcilePayouts, sandboxStatement } from '../src/collection/reconcile.ts';
 import { sendNotifications } from './notifications.ts';
-import { ensureEscalationQueues, escalationJobs, ESCALATION_QUEUES, ESCALATION_WORK } from './escalation.ts';
+import { ensureEscalationQueues, escalationJobs, wakeOnReprocess, ESCALATION_QUEUES, ESCALATION_WORK } from './escalation.ts';
 import type { EscalationDeps } from '../src/escalation/service.ts';
 import { checkAlerts } from '../src/alerts/check.ts';
 import type { AlertRules } from '../src/alerts/rules.ts';
@@ -65,6 +66,8 @@ export interface WorkerDeps {
   recoverOlderThanMs?: number;
   /** fault injection for the crash tests: called with a named point (and `job:<queue>` as each job arrives); may kill the process */
   crashPoint?: (point: string) => void | Promise<void>;
+  /** lendpay's database, for the wake-up listener of the queues operators wait on (absent: those are polled) */
+  databaseUrl?: string;
   /** told as start-up enters each step (names the step a lost connection interrupted; tests cut the database there) */
   onStartStep?: (step: StartStep) => void | Promise<void>;
 }
@@ -92,12 +95,14 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   let api: ApiServer | null = null;
   // Every handler is told its queue's crash point first: the failover tests kill a worker
   // the moment it holds a job of a given queue.
+  let wakeups: Wakeups | null = null;
   const work = async (queue: string, opts: WorkOptions, handler: (jobs: Job<unknown>[]) => Promise<unknown>) => {
-    await boss.work(queue, opts, async (jobs: Job<unknown>[]) => {
+    const id = await boss.work(queue, opts, async (jobs: Job<unknown>[]) => {
       await deps.crashPoint?.(`job:${queue}`);
       return handler(jobs);
     });
     queues.push(queue);
+    return id;
   };
   try {
     await deps.onStartStep?.('queues');
@@ -180,7 +185,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       // made on the first escalation job, not at start: a worker starts while the platform is away
       await ensureEscalationQueues(boss);
       const jobs = escalationJobs(deps.escalationDeps);
-      await work(ESCALATION_QUEUES.reprocess, { ...ESCALATION_WORK, localConcurrency: deps.concurrency }, jobs.reprocess);
+      const reprocessWorker = await work(ESCALATION_QUEUES.reprocess, { ...ESCALATION_WORK, localConcurrency: deps.concurrency }, jobs.reprocess);
+      // an operator waits on a reprocess: woken by NOTIFY on lendpay's own listener, not at the next poll
+      if (deps.databaseUrl) wakeups = wakeOnReprocess(boss, reprocessWorker, deps.databaseUrl);
       await work(ESCALATION_QUEUES.tick, { ...ESCALATION_WORK, localConcurrency: deps.concurrency }, jobs.tick);
     }
     if (deps.alerts) {
@@ -209,6 +216,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     // A start that failed half-way (its connection lost) leaves nothing running: the
     // caller may try again in the same process.
     await schedule?.stop().catch(() => {});
+    await wakeups?.close();
     await api?.close().catch(() => {});
     await Promise.all(queues.map((q) => boss.offWork(q).catch(() => {})));
     throw err;
@@ -223,6 +231,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       stopping ??= (async () => {
         log.info({ workerId: deps.workerId }, 'worker stopping: no new work, finishing the jobs in hand');
         await schedule?.stop();
+        await wakeups?.close();
         // offWork with wait: stop fetching, and return when the jobs in hand are done.
         await Promise.all(queues.map((q) => boss.offWork(q, { wait: true }).catch((err: unknown) => log.error({ err, queue: q }, 'offWork failed'))));
         await api?.close();

@@ -27,7 +27,7 @@ import { addDays } from '../../src/loans/schedule.ts';
 import { POST_SETTLEMENT, type PostSettlementSummary } from '../../jobs/post-settlement.ts';
 import { findBatchRun } from '../../db/batch.repository.ts';
 import { startBoss } from '../../jobs/boss.ts';
-import { ESCALATION_QUEUES, enqueueReprocess, workEscalation } from '../../jobs/escalation.ts';
+import { ESCALATION_QUEUES, enqueueReprocess, wakeOnReprocess, workEscalation } from '../../jobs/escalation.ts';
 import { escalationDeps } from '../../src/cli/commands/ops.ts';
 import type { BusinessDate } from '../../src/dates.ts';
 import type { Fen } from '../../src/money.ts';
@@ -336,7 +336,10 @@ export const COLLECTION_STAGES: Stage[] = [
       // the worker: its own pg-boss instance (its own LISTEN connection), as a worker process has
       const worker = await startBoss(ctx.database.url);
       try {
-        await workEscalation(worker, await escalationDeps(c));
+        const [reprocessWorker] = await workEscalation(worker, await escalationDeps(c));
+        // as a worker process does: woken by NOTIFY on its own listener
+        const wake = wakeOnReprocess(worker, reprocessWorker!, ctx.database.url);
+        ctx.onClose(() => wake.close());
         await sleep(1000); // the worker's listener is up and its first poll has passed
         const t0 = performance.now();
         for (const o of orders) {

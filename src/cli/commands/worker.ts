@@ -67,13 +67,13 @@ export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, 
         await hooks.onStartStep?.(s);
       };
       await step('database');
-      const { db } = await ctx.database();
+      const { db, url: databaseUrl } = await ctx.database();
       await step('pg-boss');
       const boss = await ctx.boss();
       await step('rules');
       const rules = await ctx.rules();
       return startWorker({
-        db, boss, log, clock: systemClock, workerId, rulesDir: ctx.config.rulesDir,
+        db, databaseUrl, boss, log, clock: systemClock, workerId, rulesDir: ctx.config.rulesDir,
         chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
         disburseDeps: () => ctx.disburseDeps(), schedule,
         platformUrl: async () => (await ctx.platform()).url,
