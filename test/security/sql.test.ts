@@ -13,6 +13,9 @@ const ALLOWED: Record<string, { snippet: string; why: string }[]> = {
   'src/sandbox/server.ts': [
     { snippet: "${keep ? 'nothing' : 'update set", why: 'chooses between two constant clauses; values are $n parameters' },
   ],
+  'jobs/wakeup.ts': [
+    { snippet: '${channel}', why: 'LISTEN takes no parameters; the channel is "pgboss_" and 24 hex digits of a hash, computed, never input' },
+  ],
   'jobs/schedule.ts': [
     { snippet: 'CompiledQuery.raw(text, values', why: 'pg-boss hands its own SQL text and a values array (parameterized) to the adapter' },
   ],
