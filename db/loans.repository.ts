@@ -5,6 +5,7 @@ import type { Db } from './connection.ts';
 import type { Database } from './types.ts';
 import type { Fen } from '../src/money.ts';
 import type { ApplicationFacts } from '../src/disbursement/application.ts';
+import type { LoanProductTerms } from '../src/loans/products.ts';
 
 export interface Loan {
   id: string;
@@ -21,6 +22,11 @@ export interface Loan {
   limit: Fen;
   expectedArrivalAt: Date | null;
   createdAt: Date;
+  /** the product it was sold as, with the terms as sold; null for loans made before products and for recovery receivables */
+  productId: string | null;
+  product: LoanProductTerms | null;
+  /** the business date its schedule starts from */
+  disbursedOn: string;
 }
 
 type Q = Db | Transaction<Database>;
@@ -41,6 +47,9 @@ function toLoan(r: Record<string, unknown>): Loan {
     limit: r['limit_fen'] as Fen,
     expectedArrivalAt: r['expected_arrival_at'] as Date | null,
     createdAt: r['created_at'] as Date,
+    productId: (r['product_id'] as string | null) ?? null,
+    product: (r['product'] as LoanProductTerms | null) ?? null,
+    disbursedOn: r['disbursed_on'] as string,
   };
 }
 
@@ -103,7 +112,8 @@ export async function firstCard(db: Q, customerId: string): Promise<string | nul
 
 export async function insertLoan(
   trx: Transaction<Database>,
-  l: Omit<Loan, 'id' | 'status' | 'expectedArrivalAt' | 'createdAt'>,
+  l: Omit<Loan, 'id' | 'status' | 'expectedArrivalAt' | 'createdAt' | 'productId' | 'product' | 'disbursedOn'>
+    & { product?: LoanProductTerms | null; disbursedOn?: string },
 ): Promise<Loan> {
   const r = await trx
     .insertInto('loans')
@@ -112,6 +122,8 @@ export async function insertLoan(
       customer_id: l.customerId, request_id: l.requestId, request_hash: l.requestHash, principal_fen: l.principal,
       rail: l.rail, destination_id: l.destinationId, mode: l.mode, status: 'disbursing', decision_date: l.decisionDate,
       rule_set_hash: l.ruleSetHash, limit_fen: l.limit,
+      product_id: l.product?.id ?? null, product: l.product ? JSON.stringify(l.product) : null,
+      ...(l.disbursedOn !== undefined ? { disbursed_on: l.disbursedOn } : {}),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -125,4 +137,24 @@ export async function setLoanStatus(db: Q, id: string, status: Loan['status'], e
     .where('id', '=', id)
     .where('status', '=', 'disbursing')
     .execute();
+}
+
+export interface InstallmentRow {
+  no: number;
+  dueDate: string;
+  principal: Fen;
+  interest: Fen;
+  paidPrincipal: Fen;
+  paidInterest: Fen;
+}
+
+/** A loan's installments, in order, with what has been paid of each. */
+export async function installmentsOf(db: Q, loanId: string): Promise<InstallmentRow[]> {
+  const rows = await db.selectFrom('installments')
+    .select(['no', 'due_date', 'principal_fen', 'interest_fen', 'paid_principal_fen', 'paid_interest_fen'])
+    .where('loan_id', '=', loanId).orderBy('no').execute();
+  return rows.map((r) => ({
+    no: r.no, dueDate: r.due_date, principal: r.principal_fen as Fen, interest: r.interest_fen as Fen,
+    paidPrincipal: r.paid_principal_fen as Fen, paidInterest: r.paid_interest_fen as Fen,
+  }));
 }

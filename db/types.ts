@@ -98,6 +98,10 @@ export interface LoansTable {
   expected_arrival_at: Date | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** the product sold (migration 0070); null before products, and for recovery receivables */
+  product_id: string | null;
+  product: ColumnType<unknown, string | null | undefined, string | null>;
+  disbursed_on: ColumnType<string, string | undefined, string>;
 }
 
 export type OrderStatus = 'created' | 'submitted' | 'unknown' | 'succeeded' | 'failed' | 'voided';
@@ -232,7 +236,41 @@ export interface CronTicksTable {
   claimed_by: string;
 }
 
+export interface VouchersTable {
+  id: Generated<number>;
+  business_date: DateCol;
+  grouping: 'type' | 'entry';
+  number: number;
+  word: string;
+  event_type: string;
+  summary: string;
+  customer_id: string | null;
+  loan_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface VoucherLinesTable {
+  voucher_id: number;
+  line_no: number;
+  account: string;
+  subject_code: string;
+  subject_name: string;
+  customer_id: string | null;
+  loan_id: string | null;
+  debit_fen: number;
+  credit_fen: number;
+}
+
+export interface VoucherEntriesTable {
+  grouping: 'type' | 'entry';
+  entry_id: number;
+  voucher_id: number;
+}
+
 export interface Database {
+  vouchers: VouchersTable;
+  voucher_lines: VoucherLinesTable;
+  voucher_entries: VoucherEntriesTable;
   api_idempotency: ApiIdempotencyTable;
   cron_ticks: CronTicksTable;
   installments: InstallmentsTable;

@@ -13,13 +13,14 @@ import {
 } from '../../db/orders.repository.ts';
 import type { PaymentChannel, ChannelOutcome, QueryResult } from '../channel/types.ts';
 import { payoutArrival, type Calendar } from '../calendar/calendar.ts';
-import { businessDateAt, type Clock } from '../dates.ts';
+import { businessDateAt, type BusinessDate, type Clock } from '../dates.ts';
 import { LendpayError } from '../errors.ts';
 import type { Fen } from '../money.ts';
 import { postingForSuccess } from '../ledger/postings.ts';
 import { applicationHash, checkApplication, type Refusal } from './application.ts';
 import { generateSchedule, type Installment } from '../loans/schedule.ts';
 import type { PricingRules } from '../loans/pricing.ts';
+import type { ProductChoice } from '../loans/products.ts';
 import { insertInstallments } from '../../db/collection.repository.ts';
 
 export interface DisburseDeps {
@@ -52,6 +53,14 @@ export interface ApplyInput {
   termDays?: number;
   /** the loan business system's own schedule, instead of the generated one */
   schedule?: readonly Installment[];
+  /**
+   * The product it is sold as (src/loans/products.ts resolveLoanRequest, with the
+   * schedule above): its id and terms are recorded on the loan; `asked` (what the
+   * request named, null when nothing) is part of the request's identity.
+   */
+  product?: ProductChoice;
+  /** the business date the schedule starts from; default today by the clock */
+  disbursedOn?: BusinessDate;
 }
 
 export type ApplyOutcome = { ok: true; loan: Loan; replay: boolean } | Refusal;
@@ -63,7 +72,7 @@ export async function applyForLoan(deps: DisburseDeps, input: ApplyInput): Promi
     throw new LendpayError('INVALID_INPUT', `request id: expected 1–128 characters of [A-Za-z0-9:_.-], got "${input.requestId}"`);
   }
   const mode = input.mode ?? 'compliant';
-  const hash = applicationHash({ customerId: input.customerId, amount: input.amount, rail: input.rail, destinationId: input.destinationId ?? null, mode });
+  const hash = applicationHash({ customerId: input.customerId, amount: input.amount, rail: input.rail, destinationId: input.destinationId ?? null, mode, asked: input.product?.asked ?? null });
   let created: Loan;
   try {
     const res = await deps.db.transaction().execute(async (trx): Promise<ApplyOutcome> => {
@@ -86,9 +95,10 @@ export async function applyForLoan(deps: DisburseDeps, input: ApplyInput): Promi
       const loan = await insertLoan(trx, {
         customerId: input.customerId, requestId: input.requestId, requestHash: hash, principal: input.amount, rail: input.rail,
         destinationId, mode, decisionDate: facts.decision!.businessDate, ruleSetHash: facts.decision!.ruleSetHash, limit: facts.decision!.limit,
+        product: input.product?.terms ?? null, disbursedOn: input.disbursedOn ?? businessDateAt(deps.clock.now()),
       });
       const schedule = input.schedule ?? generateSchedule({
-        principal: loan.principal, startDate: businessDateAt(deps.clock.now()), termDays: input.termDays ?? deps.pricing.defaultTermDays, dailyRatePpm: deps.pricing.dailyRatePpm,
+        principal: loan.principal, startDate: input.disbursedOn ?? businessDateAt(deps.clock.now()), termDays: input.termDays ?? deps.pricing.defaultTermDays, dailyRatePpm: deps.pricing.dailyRatePpm,
       });
       if (schedule.reduce((s, i) => s + i.principal, 0) !== loan.principal) {
         throw new LendpayError('INVALID_INPUT', `schedule: principals sum to ${schedule.reduce((s, i) => s + i.principal, 0)} fen, not the loan's ${loan.principal}`);

@@ -16,6 +16,12 @@ export const ACCOUNTS = {
   recoveryReceivable: 'recovery.receivable',
   /** money collected beyond what was owed, owed back to the borrower (liability) */
   borrowerOverpayment: 'borrower.overpayment',
+  /** overdue penalty (罚息) accrued and not yet collected (asset), with loan_id */
+  penaltyReceivable: 'penalty.receivable',
+  /** overdue penalty (罚息), booked as it accrues (income) */
+  penaltyIncome: 'penalty.income',
+  /** fees, e.g. the prepayment fee, booked when collected (income) */
+  feeIncome: 'fee.income',
 } as const;
 export type LedgerAccount = (typeof ACCOUNTS)[keyof typeof ACCOUNTS];
 

@@ -30,7 +30,7 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
       const worker = await startWorker({
         db, boss, log, clock: systemClock, workerId: defaultWorkerId(), rulesDir: ctx.config.rulesDir,
         chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
-        disburseDeps: () => ctx.disburseDeps(), schedule,
+        disburseDeps: () => ctx.disburseDeps(), rules: () => ctx.rules(), schedule,
         platformUrl: async () => (await ctx.platform()).url,
         escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
         notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
