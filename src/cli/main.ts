@@ -17,6 +17,7 @@ import { registerCollectionCommands } from './commands/collection.ts';
 import { registerOpsCommands } from './commands/ops.ts';
 import { registerAlertCommands } from './commands/alerts.ts';
 import { registerHoldsAdminCommands } from './commands/holds-admin.ts';
+import { registerVoucherCommands } from './commands/vouchers.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 
 const ctx: Context = createContext();
@@ -286,6 +287,7 @@ registerCollectionCommands(program, ctx);
 registerOpsCommands(program, ctx);
 registerAlertCommands(program, ctx);
 registerHoldsAdminCommands(program, ctx);
+registerVoucherCommands(program, ctx);
 
 async function main(): Promise<number> {
   try {

@@ -12,6 +12,7 @@ import { dashboardRoutes } from './dashboard.ts';
 import { metricsRoutes } from './metrics.ts';
 import { opsRoutes } from './ops.ts';
 import { repaymentRoutes } from './repayments.ts';
+import { voucherRoutes } from './vouchers.ts';
 
 export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void | Promise<void>;
 
@@ -24,4 +25,5 @@ export const ROUTES: RouteModule[] = [
   metricsRoutes,
   opsRoutes,
   repaymentRoutes,
+  voucherRoutes,
 ];
