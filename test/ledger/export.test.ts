@@ -8,13 +8,10 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { world, LENDER, type World } from '../disbursement/setup.ts';
-import { buildApi } from '../../src/api/server.ts';
-import { makeLogger } from '../../src/api/log.ts';
+import { apiWithRules, runLendpay } from '../helpers/lendpay.ts';
 import { businessDateAt, systemClock } from '../../src/dates.ts';
 import { loadRuleSet, type RuleSet } from '../../src/rules/load.ts';
 import { applyForProduct } from '../../src/loans/apply.ts';
@@ -26,7 +23,6 @@ import { vouchersToJson, type Voucher } from '../../src/ledger/vouchers.ts';
 import { parseYuan, type Fen } from '../../src/money.ts';
 
 const TOKEN = 'vouchers-test-token-0123456789';
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/bin.js');
 let w: World;
 let rules: RuleSet;
 let app: FastifyInstance;
@@ -59,11 +55,7 @@ test.before(async () => {
       { account: 'lender.platform_balance', debit: 0 as Fen, credit: 7_000 as Fen, customerId: null, loanId: null },
     ],
   }));
-  app = await buildApi({
-    db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0,
-    apiToken: TOKEN, stuckAfterMinutes: 10, disburseDeps: async () => w.deps, rules: async () => rules,
-  });
-  await app.ready();
+  app = await apiWithRules(w, rules, TOKEN);
 });
 test.after(async () => {
   await app.close();
@@ -179,11 +171,7 @@ test('GET /vouchers?date=D gives the export; format=csv is the CSV with a BOM', 
 test('CLI: ledger vouchers --format csv --out F; an account without a subject exits 1 naming it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-vouchers-'));
   const file = path.join(dir, 'v.csv');
-  const run = (args: string[], env: Record<string, string> = {}) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: w.t.url, LENDPAY_CHANNEL_URL: w.server.url, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  const run = (args: string[], env: Record<string, string> = {}) => runLendpay(w, args, env);
   const r = await run(['ledger', 'vouchers', '--date', D, '--format', 'csv', '--out', file]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`6 vouchers of ${D} \\(0 numbered now\\) written to .*v\\.csv: debits ([\\d,.]+) = credits \\1`));

@@ -5,13 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { world, type World } from '../disbursement/setup.ts';
-import { buildApi } from '../../src/api/server.ts';
-import { makeLogger } from '../../src/api/log.ts';
+import { apiWithRules, runLendpay } from '../helpers/lendpay.ts';
 import { businessDateAt, systemClock } from '../../src/dates.ts';
 import { loadRuleSet, type RuleSet } from '../../src/rules/load.ts';
 import { applyForLoan } from '../../src/disbursement/disburse.ts';
@@ -21,7 +18,6 @@ import { addDays, generateSchedule } from '../../src/loans/schedule.ts';
 import { parseYuan } from '../../src/money.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/bin.js');
 let w: World;
 let rules: RuleSet;
 let app: FastifyInstance;
@@ -30,11 +26,7 @@ const today = businessDateAt(systemClock.now());
 test.before(async () => {
   w = await world('apply-products', { customers: 12 });
   rules = await loadRuleSet(path.resolve('rules'));
-  app = await buildApi({
-    db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0,
-    apiToken: TOKEN, stuckAfterMinutes: 10, disburseDeps: async () => w.deps, rules: async () => rules,
-  });
-  await app.ready();
+  app = await apiWithRules(w, rules, TOKEN);
 });
 test.after(async () => {
   await app.close();
@@ -49,13 +41,7 @@ const count = async (table: 'loans' | 'orders' | 'installments') =>
   Number((await sql<{ n: number }>`select count(*)::int8 as n from ${sql.table(table)}`.execute(w.t.db)).rows[0]!.n);
 const platformRequests = async () => Number((await sql<{ n: number }>`select count(*)::int8 as n from sandbox.requests`.execute(w.t.db)).rows[0]!.n);
 
-function lendpay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: w.t.url, LENDPAY_CHANNEL_URL: w.server.url } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const lendpay = (args: string[]) => runLendpay(w, args);
 
 test('POST /loans with a product and a term: its schedule, month-end clamped, recorded with the loan', async () => {
   const r = await post({ customerId: 'G1', amount: '10000.00', rail: 'card', product: 'monthly-equal', term: 12 }, 'p-monthly');
