@@ -5,6 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
+import fs from 'node:fs';
+import os from 'node:os';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { world, type World } from '../disbursement/setup.ts';
@@ -153,6 +155,25 @@ test('CLI: loan apply --product --term; refusals exit 1 naming the option, nothi
   assert.equal(shown.installments, [{ number: 1, dueDate: addDays(today, 14), principal: '5000.00', interest: '28.00', penalty: '0.00', paid: '0.00', status: 'upcoming' }]);
   r = await lendpay(['loan', 'show', id]);
   assert.match(r.stdout, /product bullet-7 到期还本付息·7至30天 \(bullet, 14 days\), disbursed on/);
+});
+
+test('products.json is versioned with the other rule files: activate, then rules diff shows a product\'s change by id', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-products-rules-'));
+  fs.cpSync(path.resolve('rules'), dir, { recursive: true });
+  const env = { LENDPAY_RULES_DIR: dir };
+  const act = await runLendpay(w, ['rules', 'activate', '--by', 'alice', '--note', 'products on sale'], env);
+  assert.is(act.code, 0, act.stderr);
+  const file = path.join(dir, 'products.json');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"annualRateBp": 1800', '"annualRateBp": 2000'));
+  const diff = await runLendpay(w, ['rules', 'diff', '1', 'working'], env);
+  assert.is(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /version 1 .*→ working/, diff.stdout);
+  assert.match(diff.stdout, /~ products\.json \$\.products\[id=monthly-equal\]\.annualRateBp: 1800 → 2000/, diff.stdout);
+  const bad = fs.readFileSync(file, 'utf8').replace('"defaultProduct": "daily-30"', '"defaultProduct": "daily-31"');
+  fs.writeFileSync(file, bad);
+  const v = await runLendpay(w, ['rules', 'validate', dir]);
+  assert.is(v.code, 1);
+  assert.match(v.stderr + v.stdout, /products\.json: \$\.defaultProduct: no product has the id "daily-31"/);
 });
 
 test.run();

@@ -8,6 +8,7 @@ import { parseProductRules, resolveLoanRequest, scheduleFor, type ProductRules }
 import { parsePricingRules } from '../../src/loans/pricing.ts';
 import { generateSchedule } from '../../src/loans/schedule.ts';
 import { validateRules } from '../../src/rules/load.ts';
+import { diffRuleSets, formatChanges } from '../../src/rules/versions.ts';
 import { parseYuan } from '../../src/money.ts';
 import type { BusinessDate } from '../../src/dates.ts';
 import { mkdtemp, cp, writeFile } from 'node:fs/promises';
@@ -132,6 +133,18 @@ test('resolve: the request\'s own schedule, checked (ascending, after today, add
   });
   const short = resolveLoanRequest(shipped, { schedule: [{ dueDate: '2026-12-01', principal: '999.99', interest: '0.00' }], amount: y('1000.00'), rail: 'balance' }, today);
   assert.equal(short, { ok: false, problems: [{ code: 'INVALID_SCHEDULE', field: 'schedule', at: '$', message: "the principals sum to 999.99, the loan's principal is 1000.00" }] });
+});
+
+test('rules diff: products are addressed by id, so a new one does not show every later one as changed', () => {
+  const after = structuredClone(shippedJson);
+  after.products.splice(1, 0, { ...shippedJson.products[1], id: 'bullet-14', termDays: 14 });
+  after.products.find((p: { id: string }) => p.id === 'monthly-equal').annualRateBp = 2000;
+  after.products.find((p: { id: string }) => p.id === 'daily-30').rails = ['balance'];
+  assert.equal(formatChanges(diffRuleSets({ 'products.json': shippedJson }, { 'products.json': after })), [
+    '~ products.json $.products[id=daily-30].rails: ["balance","card"] → ["balance"]',
+    '~ products.json $.products[id=monthly-equal].annualRateBp: 1800 → 2000',
+    `+ products.json $.products[id=bullet-14]: ${JSON.stringify({ ...shippedJson.products[1], id: 'bullet-14', termDays: 14 }).slice(0, 97)}...`,
+  ]);
 });
 
 test.run();
