@@ -47,6 +47,56 @@ export async function claimIdempotencyKey(db: Db, key: string, method: string, r
   return { kind: 'replay', statusCode: row.status_code, response: row.response };
 }
 
+export interface ClaimRequest {
+  key: string;
+  method: string;
+  route: string;
+  requestHash: string;
+}
+
+/**
+ * Many claims at once (requests that arrived together): one insert for all, then one
+ * read of the keys that were taken already; each answers as claimIdempotencyKey would.
+ */
+export async function claimIdempotencyKeys(db: Db, claims: readonly ClaimRequest[]): Promise<IdempotencyClaim[]> {
+  if (claims.length === 0) return [];
+  const inserted = await sql<{ key: string }>`
+    insert into api_idempotency (key, method, route, request_hash, status_code, response)
+    select k, m, r, h, null, null from unnest(${claims.map((c) => c.key)}::text[], ${claims.map((c) => c.method)}::text[],
+      ${claims.map((c) => c.route)}::text[], ${claims.map((c) => c.requestHash)}::text[]) with ordinality as u(k, m, r, h, n)
+    order by n
+    on conflict (key) do nothing
+    returning key
+  `.execute(db);
+  const mine = new Set(inserted.rows.map((r) => r.key));
+  const out: (IdempotencyClaim | null)[] = [];
+  const taken = new Set<string>();
+  for (const c of claims) {
+    // the same key twice in one batch: the first claims it, the second finds it in progress
+    if (mine.has(c.key) && !taken.has(c.key)) {
+      taken.add(c.key);
+      out.push({ kind: 'claimed' });
+    } else out.push(null);
+  }
+  const rest = claims.filter((_, i) => out[i] === null);
+  if (rest.length > 0) {
+    const answers = await Promise.all(rest.map((c) => (mine.has(c.key) ? Promise.resolve<IdempotencyClaim>({ kind: 'in-progress' }) : claimIdempotencyKey(db, c.key, c.method, c.route, c.requestHash))));
+    let j = 0;
+    for (let i = 0; i < out.length; i++) if (out[i] === null) out[i] = answers[j++]!;
+  }
+  return out as IdempotencyClaim[];
+}
+
+/** Many answers stored at once, one statement. */
+export async function completeIdempotencyKeys(db: Db, done: readonly { key: string; statusCode: number; response: unknown }[]): Promise<void> {
+  if (done.length === 0) return;
+  await sql`
+    update api_idempotency a set status_code = u.s, response = u.r::jsonb, completed_at = now()
+    from unnest(${done.map((d) => d.key)}::text[], ${done.map((d) => d.statusCode)}::int[], ${done.map((d) => JSON.stringify(d.response))}::text[]) as u(k, s, r)
+    where a.key = u.k and a.status_code is null
+  `.execute(db);
+}
+
 export async function completeIdempotencyKey(db: Db, key: string, statusCode: number, response: unknown): Promise<void> {
   await db
     .updateTable('api_idempotency')
@@ -185,17 +235,24 @@ export interface JournalEntryView {
   lines: { account: string; debit: Fen; credit: Fen }[];
 }
 
-export async function journalOfOrder(db: Db, orderId: number): Promise<JournalEntryView[]> {
-  const rows = await db
-    .selectFrom('journal_entries as e')
-    .innerJoin('journal_lines as l', 'l.entry_id', 'e.id')
-    .select(['e.id', 'e.kind', 'e.memo', 'e.posted_at', 'l.line_no', 'l.account', 'l.debit_fen', 'l.credit_fen'])
-    .where('e.order_id', '=', orderId)
-    .orderBy('e.id')
-    .orderBy('l.line_no')
-    .execute();
+/**
+ * An order's postings: the entries it has alone (one order, one entry), and its own
+ * lines of the entries it shares with its batch (found by its loan, then the order).
+ */
+export async function journalOfOrder(db: Db | Transaction<Database>, orderId: number): Promise<JournalEntryView[]> {
+  const rows = await sql<{ id: number; kind: string; memo: string; posted_at: Date; line_no: number; account: string; debit_fen: number; credit_fen: number }>`
+    select e.id, e.kind, e.memo, e.posted_at, l.line_no, l.account, l.debit_fen, l.credit_fen
+    from journal_entries e join journal_lines l on l.entry_id = e.id
+    where e.order_id = ${orderId}
+    union all
+    select e.id, e.kind, e.memo, e.posted_at, l.line_no, l.account, l.debit_fen, l.credit_fen
+    from orders o join journal_lines l on l.loan_id = o.loan_id and l.order_id = o.id
+      join journal_entries e on e.id = l.entry_id and e.order_id is null
+    where o.id = ${orderId}
+    order by 1, 5
+  `.execute(db);
   const byId = new Map<number, JournalEntryView>();
-  for (const r of rows) {
+  for (const r of rows.rows) {
     let e = byId.get(r.id);
     if (!e) byId.set(r.id, (e = { id: r.id, kind: r.kind, memo: r.memo, postedAt: r.posted_at, lines: [] }));
     e.lines.push({ account: r.account, debit: r.debit_fen as Fen, credit: r.credit_fen as Fen });

@@ -9,9 +9,7 @@ import type { Fen } from '../src/money.ts';
 import type { Segment } from '../src/customers/types.ts';
 import type { BusinessDate } from '../src/dates.ts';
 import type { Installment } from '../src/loans/schedule.ts';
-import { assertBalanced, ACCOUNTS, type PostingLine } from '../src/ledger/postings.ts';
-import { allocatePayment, type OutstandingInstallment } from '../src/collection/waterfall.ts';
-import type { WaterfallOrder } from '../src/collection/rules.ts';
+import type { OutstandingInstallment } from '../src/collection/waterfall.ts';
 
 type Q = Db | Transaction<Database>;
 
@@ -57,11 +55,14 @@ export async function insertInstallments(trx: Q, loanId: string, schedule: reado
 
 /** Chunk start keys over borrowers with something unpaid due on or before `date`. */
 export async function dueBorrowerKeys(db: Q, date: string, size: number): Promise<string[]> {
+  // from the disbursed loans, each probed by key for an unpaid installment due: the cost
+  // follows the loans outstanding, not every installment ever written
   const r = await sql<{ customer_id: string }>`
     select customer_id from (
       select customer_id, row_number() over (order by customer_id) as rn from (
-        select distinct l.customer_id from loans l join installments i on i.loan_id = l.id
-        where l.status = 'disbursed' and i.due_date <= ${date}::date and ${UNPAID}
+        select distinct l.customer_id from loans l
+        where l.status = 'disbursed'
+          and exists (select 1 from installments i where i.loan_id = l.id and i.due_date <= ${date}::date and ${UNPAID})
       ) d
     ) t where (rn - 1) % ${size} = 0 order by customer_id
   `.execute(db);
@@ -200,196 +201,85 @@ export async function insertCollectionItems(trx: Transaction<Database>, date: st
   return new Set(r.rows.map((x) => x.loan_id));
 }
 
-export interface DebitIntent {
-  key: string;
-  purpose: string;
+export interface InstallmentPayment {
   loanId: string;
-  customerId: string;
-  accountId: string;
-  amount: Fen;
+  no: number;
+  principal: number;
+  interest: number;
 }
 
-export interface SubmittedDebit extends DebitIntent {
-  orderId: number;
-  requestId: string;
+/** Locks the loans' rows in id order: two outcomes of one loan allocate one after the other. */
+export async function lockLoans(trx: Transaction<Database>, loanIds: readonly string[]): Promise<void> {
+  if (loanIds.length === 0) return;
+  await sql`select id from loans where id = any(${[...loanIds].sort()}::text[]) order by id for update`.execute(trx);
 }
 
-/**
- * Creates the debit orders and their first attempts as `submitted`, set-based.
- * An order that already exists (same idempotency key) is not sent again here.
- */
-export async function createDebitAttempts(trx: Transaction<Database>, intents: readonly DebitIntent[], lenderAccountId: string, now: Date): Promise<SubmittedDebit[]> {
-  if (intents.length === 0) return [];
-  const created = await sql<{ id: number; idempotency_key: string }>`
-    insert into orders (idempotency_key, kind, purpose, loan_id, customer_id, amount_fen, source_ref, destination_ref, status, created_at, updated_at)
-    select k, 'debit', p, l, c, a, 'account:' || s, ${`account:${lenderAccountId}`}, 'submitted', ${now}, ${now}
-    from unnest(${intents.map((i) => i.key)}::text[], ${intents.map((i) => i.purpose)}::text[], ${intents.map((i) => i.loanId)}::text[],
-      ${intents.map((i) => i.customerId)}::text[], ${intents.map((i) => i.amount)}::int8[], ${intents.map((i) => i.accountId)}::text[]) as u(k, p, l, c, a, s)
-    on conflict (idempotency_key) do nothing
-    returning id, idempotency_key
-  `.execute(trx);
-  if (created.rows.length === 0) return [];
-  const ids = created.rows.map((r) => r.id);
-  const keys = created.rows.map((r) => r.idempotency_key);
-  await sql`
-    insert into order_attempts (order_id, attempt_no, request_id, status, submitted_at)
-    select id, 1, k || '#1', 'submitted', ${now} from unnest(${ids}::int8[], ${keys}::text[]) as u(id, k)
-  `.execute(trx);
-  const byKey = new Map(intents.map((i) => [i.key, i]));
-  return created.rows.map((r) => ({ ...byKey.get(r.idempotency_key)!, orderId: r.id, requestId: `${r.idempotency_key}#1` }));
-}
-
-export type DebitResult =
-  | { orderId: number; attemptNo: number; status: 'succeeded'; platformRef: string }
-  | { orderId: number; attemptNo: number; status: 'failed'; code: string; platformRef: string | null }
-  | { orderId: number; attemptNo: number; status: 'unknown'; reason: string };
-
-export interface AppliedOutcomes {
-  succeeded: number;
-  failed: number;
-  unknown: number;
-  collected: Fen;
-  /** customers whose dues changed: their holds need syncing */
-  customers: string[];
-}
-
-export interface OutcomeContext {
-  now: Date;
-  waterfall: WaterfallOrder;
-  /** renders the notification for a successful debit or card repayment */
-  notify(o: { customerId: string; orderId: number; loanId: string; account: string; amount: Fen; at: Date; kind: 'debit' | 'card_repayment' }): string;
-}
-
-/**
- * Records what the platform said about collection attempts, in one transaction:
- * attempts and orders, then for every success the allocation over the loan's unpaid
- * installments (waterfall), the journal entry and the customer notification.
- * Outcomes already recorded (by another process) are skipped.
- */
-export async function applyCollectionOutcomes(db: Db, results: readonly DebitResult[], ctx: OutcomeContext): Promise<AppliedOutcomes> {
-  const out: AppliedOutcomes = { succeeded: 0, failed: 0, unknown: 0, collected: 0 as Fen, customers: [] };
-  if (results.length === 0) return out;
-  let t = performance.now();
-  await db.transaction().execute(async (trx) => {
-    await chunkPlanner(trx);
-    const ids = results.map((r) => r.orderId);
-    const open = await sql<{ id: number; loan_id: string; customer_id: string; amount_fen: number; source_ref: string; purpose: string; idempotency_key: string }>`
-      select id, loan_id, customer_id, amount_fen, source_ref, purpose, idempotency_key from orders
-      where id = any(${ids}::int8[]) and status in ('submitted', 'unknown') order by id for update
-    `.execute(trx);
-    t = lap('outcomes:lock-orders', t);
-    const byId = new Map(open.rows.map((o) => [o.id, o]));
-    const todo = results.filter((r) => byId.has(r.orderId));
-    if (todo.length === 0) return;
-    await sql`
-      update order_attempts a set status = u.s, error_code = nullif(u.c, ''), platform_ref = nullif(u.p, ''),
-        resolved_at = case when u.s = 'unknown' then null else ${ctx.now}::timestamptz end
-      from unnest(${todo.map((r) => r.orderId)}::int8[], ${todo.map((r) => r.attemptNo)}::int[], ${todo.map((r) => r.status)}::text[],
-        ${todo.map((r) => (r.status === 'failed' ? r.code : ''))}::text[], ${todo.map((r) => (r.status === 'unknown' ? '' : (r.platformRef ?? '')))}::text[]) as u(o, n, s, c, p)
-      where a.order_id = u.o and a.attempt_no = u.n and a.status in ('submitted', 'unknown')
-    `.execute(trx);
-    await sql`
-      update orders o set status = u.s, error_code = nullif(u.c, ''), updated_at = ${ctx.now}
-      from unnest(${todo.map((r) => r.orderId)}::int8[], ${todo.map((r) => r.status)}::text[], ${todo.map((r) => (r.status === 'failed' ? r.code : ''))}::text[]) as u(o, s, c)
-      where o.id = u.o
-    `.execute(trx);
-    t = lap('outcomes:attempts+orders', t);
-    const wins = todo.filter((r) => r.status === 'succeeded');
-    out.failed = todo.filter((r) => r.status === 'failed').length;
-    out.unknown = todo.filter((r) => r.status === 'unknown').length;
-    out.succeeded = wins.length;
-    out.customers = [...new Set(todo.filter((r) => r.status !== 'unknown').map((r) => byId.get(r.orderId)!.customer_id))];
-    if (wins.length === 0) return;
-
-    // Allocate: lock the loans, read their unpaid installments now, split each payment.
-    const loanIds = [...new Set(wins.map((r) => byId.get(r.orderId)!.loan_id))].sort();
-    await sql`select id from loans where id = any(${loanIds}::text[]) order by id for update`.execute(trx);
-    const inst = await sql<{ loan_id: string; kind: 'loan' | 'recovery'; no: number; due_date: string; p: number; i: number }>`
-      select i.loan_id, l.kind, i.no, i.due_date, i.principal_fen - i.paid_principal_fen as p, i.interest_fen - i.paid_interest_fen as i
-      from loans l cross join lateral (select * from installments i where i.loan_id = l.id and ${UNPAID} offset 0) i
-      where l.id = any(${loanIds}::text[])
-      order by i.loan_id, i.due_date, i.no
-    `.execute(trx);
-    t = lap('outcomes:lock-loans+read-installments', t);
-    const unpaid = new Map<string, { kind: 'loan' | 'recovery'; list: OutstandingInstallment[] }>();
-    for (const r of inst.rows) {
-      const e = unpaid.get(r.loan_id) ?? { kind: r.kind, list: [] };
-      e.list.push({ no: r.no, dueDate: r.due_date as BusinessDate, principal: r.p as Fen, interest: r.i as Fen });
-      unpaid.set(r.loan_id, e);
-    }
-    const instLoan: string[] = [], instNo: number[] = [], payP: number[] = [], payI: number[] = [];
-    const entryOrders: number[] = [], entryMemos: string[] = [];
-    const lines: { order: number; line: PostingLine }[] = [];
-    const notes: { customer: string; order: number; body: string }[] = [];
-    for (const r of wins) {
-      const o = byId.get(r.orderId)!;
-      const e = unpaid.get(o.loan_id) ?? { kind: 'loan' as const, list: [] };
-      const alloc = allocatePayment(e.list, o.amount_fen as Fen, ctx.waterfall);
-      let principal = 0, interest = 0;
-      for (const a of alloc.allocations) {
-        instLoan.push(o.loan_id);
-        instNo.push(a.installmentNo);
-        payP.push(a.principal);
-        payI.push(a.interest);
-        principal += a.principal;
-        interest += a.interest;
-        // later payments in this same transaction see what this one took
-        const row = e.list.find((x) => x.no === a.installmentNo)!;
-        e.list[e.list.indexOf(row)] = { ...row, principal: (row.principal - a.principal) as Fen, interest: (row.interest - a.interest) as Fen };
-      }
-      const refs = { customerId: o.customer_id, loanId: o.loan_id };
-      const post: PostingLine[] = [{ account: ACCOUNTS.platformBalance, debit: o.amount_fen as Fen, credit: 0 as Fen, customerId: null, loanId: null }];
-      if (principal > 0) post.push({ account: e.kind === 'recovery' ? ACCOUNTS.recoveryReceivable : ACCOUNTS.loansReceivable, debit: 0 as Fen, credit: principal as Fen, ...refs });
-      if (interest > 0) post.push({ account: ACCOUNTS.interestIncome, debit: 0 as Fen, credit: interest as Fen, ...refs });
-      if (alloc.remainder > 0) post.push({ account: ACCOUNTS.borrowerOverpayment, debit: 0 as Fen, credit: alloc.remainder, ...refs });
-      assertBalanced(post);
-      entryOrders.push(o.id);
-      entryMemos.push(`${o.idempotency_key}: collected from ${o.source_ref}`);
-      for (const l of post) lines.push({ order: o.id, line: l });
-      out.collected = (out.collected + o.amount_fen) as Fen;
-      const isCard = o.purpose === 'repay.card';
-      notes.push({
-        customer: o.customer_id,
-        order: o.id,
-        body: ctx.notify({ customerId: o.customer_id, orderId: o.id, loanId: o.loan_id, account: o.source_ref.replace(/^(account|card):/, ''), amount: o.amount_fen as Fen, at: ctx.now, kind: isCard ? 'card_repayment' : 'debit' }),
-      });
-    }
-    t = lap('outcomes:allocate+render', t);
-    if (instLoan.length > 0) {
-      // the same installment can be paid by two debits in one batch: sum first
-      await sql`
-        update installments i set paid_principal_fen = i.paid_principal_fen + u.p, paid_interest_fen = i.paid_interest_fen + u.i
-        from (select l, n, sum(p)::int8 as p, sum(i)::int8 as i from unnest(${instLoan}::text[], ${instNo}::int[], ${payP}::int8[], ${payI}::int8[]) as x(l, n, p, i) group by l, n) u
-        where i.loan_id = u.l and i.no = u.n
-      `.execute(trx);
-    }
-    t = lap('outcomes:installments-update', t);
-    const entries = await sql<{ id: number; order_id: number }>`
-      insert into journal_entries (order_id, kind, memo, posted_at)
-      select o, 'succeeded', m, ${ctx.now} from unnest(${entryOrders}::int8[], ${entryMemos}::text[]) as u(o, m)
-      on conflict (order_id, kind) where order_id is not null do nothing
-      returning id, order_id
-    `.execute(trx);
-    const entryOf = new Map(entries.rows.map((e) => [e.order_id, e.id]));
-    const mine = lines.filter((l) => entryOf.has(l.order));
-    const lineNo = new Map<number, number>();
-    await sql`
-      insert into journal_lines (entry_id, line_no, account, customer_id, loan_id, debit_fen, credit_fen)
-      select * from unnest(${mine.map((l) => entryOf.get(l.order)!)}::int8[],
-        ${mine.map((l) => { const n = (lineNo.get(l.order) ?? 0) + 1; lineNo.set(l.order, n); return n; })}::int[],
-        ${mine.map((l) => l.line.account)}::text[], ${mine.map((l) => l.line.customerId)}::text[], ${mine.map((l) => l.line.loanId)}::text[],
-        ${mine.map((l) => l.line.debit)}::int8[], ${mine.map((l) => l.line.credit)}::int8[])
-    `.execute(trx);
-    t = lap('outcomes:journal', t);
-    await sql`
-      insert into notifications (customer_id, kind, order_id, body, created_at)
-      select c, 'debit', o, b, ${ctx.now} from unnest(${notes.map((n) => n.customer)}::text[], ${notes.map((n) => n.order)}::int8[], ${notes.map((n) => n.body)}::text[]) as u(c, o, b)
-      on conflict (order_id, kind) where order_id is not null do nothing
-    `.execute(trx);
-    t = lap('outcomes:notifications', t);
-  });
-  lap('outcomes:commit', t);
+/** Every unpaid installment of the loans (any due date), oldest first, and each loan's kind. */
+export async function unpaidInstallments(q: Q, loanIds: readonly string[]): Promise<Map<string, { kind: 'loan' | 'recovery'; unpaid: OutstandingInstallment[] }>> {
+  const out = new Map<string, { kind: 'loan' | 'recovery'; unpaid: OutstandingInstallment[] }>();
+  if (loanIds.length === 0) return out;
+  const r = await sql<{ loan_id: string; kind: 'loan' | 'recovery'; no: number; due_date: string; p: number; i: number }>`
+    select l.id as loan_id, l.kind, i.no, i.due_date::text as due_date, i.principal_fen - i.paid_principal_fen as p, i.interest_fen - i.paid_interest_fen as i
+    from loans l cross join lateral (select * from installments i where i.loan_id = l.id and ${UNPAID} offset 0) i
+    where l.id = any(${[...loanIds]}::text[])
+    order by l.id, i.due_date, i.no
+  `.execute(q);
+  for (const x of r.rows) {
+    const e = out.get(x.loan_id) ?? { kind: x.kind, unpaid: [] };
+    e.unpaid.push({ no: x.no, dueDate: x.due_date as BusinessDate, principal: x.p as Fen, interest: x.i as Fen });
+    out.set(x.loan_id, e);
+  }
   return out;
+}
+
+/** Each loan's waterfall as its latest collection plan decided it (loans never planned are absent). */
+export async function latestWaterfalls(q: Q, loanIds: readonly string[]): Promise<Map<string, string>> {
+  if (loanIds.length === 0) return new Map();
+  const r = await sql<{ loan_id: string; w: string | null }>`
+    select u.id as loan_id, (select c.plan->>'waterfall' from collection_items c where c.loan_id = u.id order by c.business_date desc limit 1) as w
+    from unnest(${[...loanIds]}::text[]) as u(id)
+  `.execute(q);
+  return new Map(r.rows.filter((x) => x.w !== null).map((x) => [x.loan_id, x.w!]));
+}
+
+/** Payments onto installments, one statement (one installment paid twice in a batch is summed first). */
+export async function applyInstallmentPayments(trx: Transaction<Database>, payments: readonly InstallmentPayment[]): Promise<void> {
+  if (payments.length === 0) return;
+  await sql`
+    update installments i set paid_principal_fen = i.paid_principal_fen + u.p, paid_interest_fen = i.paid_interest_fen + u.i
+    from (
+      select l, n, sum(p)::int8 as p, sum(i)::int8 as i
+      from unnest(${payments.map((p) => p.loanId)}::text[], ${payments.map((p) => p.no)}::int[], ${payments.map((p) => p.principal)}::int8[], ${payments.map((p) => p.interest)}::int8[]) as x(l, n, p, i)
+      group by l, n
+    ) u
+    where i.loan_id = u.l and i.no = u.n
+  `.execute(trx);
+}
+
+export interface NewNotification {
+  customerId: string;
+  orderId: number | null;
+  kind: string;
+  body: string;
+  createdAt: Date;
+}
+
+/** The notification outbox, one statement; one message per (order, kind). */
+export async function insertNotifications(trx: Q, notes: readonly NewNotification[]): Promise<void> {
+  if (notes.length === 0) return;
+  await sql`
+    insert into notifications (customer_id, kind, order_id, body, created_at)
+    select c, k, o, b, t from unnest(${notes.map((n) => n.customerId)}::text[], ${notes.map((n) => n.kind)}::text[], ${notes.map((n) => n.orderId)}::int8[],
+      ${notes.map((n) => n.body)}::text[], ${notes.map((n) => n.createdAt)}::timestamptz[]) as u(c, k, o, b, t)
+    on conflict (order_id, kind) where order_id is not null do nothing
+  `.execute(trx);
+}
+
+/** The bank cards money was taken from: what an SMS names them by. */
+export async function paymentInstrumentsOf(q: Q, cardIds: readonly string[]): Promise<Map<string, { last4: string; bank: string }>> {
+  if (cardIds.length === 0) return new Map();
+  const r = await sql<{ id: string; last4: string; bank: string }>`select id, last4, bank from customer_bank_cards where id = any(${[...new Set(cardIds)]}::text[])`.execute(q);
+  return new Map(r.rows.map((x) => [x.id, { last4: x.last4, bank: x.bank }]));
 }
 
 export interface HoldChange {

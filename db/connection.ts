@@ -38,8 +38,19 @@ export function createPool(url: string, max = 10): pg.Pool {
   return pool;
 }
 
+/** Statements this process has sent through Kysely (the benchmark's statements per loan, /metrics). */
+let statements = 0;
+export function statementsSent(): number {
+  return statements;
+}
+
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: () => {
+      statements++;
+    },
+  });
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

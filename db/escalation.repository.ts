@@ -7,6 +7,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from './connection.ts';
 import type { Database } from './types.ts';
 import { getOrder, type Order } from './orders.repository.ts';
+import { journalOfOrder } from './api.repository.ts';
 import type { Fen } from '../src/money.ts';
 
 type Q = Db | Transaction<Database>;
@@ -403,11 +404,9 @@ export async function orderTimeline(db: Q, orderId: number): Promise<{ order: Or
   for (const o of ops.rows) ev.push({ at: o.created_at, kind: 'operator', text: `${o.operator}: ${o.action}${o.step ? ` ${o.step}` : ''}${o.reason ? ` — ${o.reason}` : ''}`, data: { operator: o.operator, action: o.action, step: o.step, reason: o.reason } });
   const al = await sql<Record<string, any>>`select * from alerts where order_id = ${orderId} order by id`.execute(db);
   for (const a of al.rows) ev.push({ at: a.created_at, kind: 'alert', text: `alert ${a.kind}: ${a.message}${a.resolved_at ? ` (resolved by ${a.resolved_by})` : ''}`, data: { kind: a.kind, resolvedAt: a.resolved_at } });
-  const js = await sql<Record<string, any>>`
-    select e.id, e.kind, e.memo, e.posted_at, json_agg(json_build_object('account', l.account, 'debit', l.debit_fen, 'credit', l.credit_fen) order by l.line_no) as lines
-    from journal_entries e join journal_lines l on l.entry_id = e.id where e.order_id = ${orderId} group by e.id order by e.id
-  `.execute(db);
-  for (const j of js.rows) ev.push({ at: j.posted_at, kind: 'journal', text: `journal ${j.id} ${j.kind}: ${j.memo}`, data: { entryId: Number(j.id), lines: j.lines } });
+  for (const j of await journalOfOrder(db, orderId)) {
+    ev.push({ at: j.postedAt, kind: 'journal', text: `journal ${j.id} ${j.kind}: ${j.memo}`, data: { entryId: j.id, lines: j.lines } });
+  }
   const kids = await sql<{ id: number }>`select id from orders where parent_order_id = ${orderId} and purpose = ${order.purpose} order by id`.execute(db);
   const children: Order[] = [];
   for (const k of kids.rows) {

@@ -5,6 +5,7 @@ import type { Db } from './connection.ts';
 import type { Database } from './types.ts';
 import type { Fen } from '../src/money.ts';
 import type { ApplicationFacts } from '../src/disbursement/application.ts';
+import type { Installment } from '../src/loans/schedule.ts';
 import type { LoanProductTerms } from '../src/loans/products.ts';
 
 export interface Loan {
@@ -53,6 +54,12 @@ function toLoan(r: Record<string, unknown>): Loan {
   };
 }
 
+export async function getLoans(db: Q, ids: readonly string[]): Promise<Loan[]> {
+  if (ids.length === 0) return [];
+  const r = await sql<Record<string, unknown>>`select * from loans where id = any(${[...ids]}::text[]) order by id`.execute(db);
+  return r.rows.map(toLoan);
+}
+
 export async function getLoan(db: Q, id: string): Promise<Loan | null> {
   const r = await db.selectFrom('loans').selectAll().where('id', '=', id).executeTakeFirst();
   return r ? toLoan(r) : null;
@@ -61,6 +68,122 @@ export async function getLoan(db: Q, id: string): Promise<Loan | null> {
 export async function getLoanByRequest(db: Q, requestId: string): Promise<Loan | null> {
   const r = await db.selectFrom('loans').selectAll().where('request_id', '=', requestId).executeTakeFirst();
   return r ? toLoan(r) : null;
+}
+
+export async function loansByRequestIds(db: Q, requestIds: readonly string[]): Promise<Map<string, Loan>> {
+  if (requestIds.length === 0) return new Map();
+  const r = await sql<Record<string, unknown>>`select * from loans where request_id = any(${[...requestIds]}::text[])`.execute(db);
+  return new Map(r.rows.map((x) => [x['request_id'] as string, toLoan(x)]));
+}
+
+/** Locks the customers' rows in id order (no two lockers deadlock); returns those that exist. */
+export async function lockCustomersById(trx: Transaction<Database>, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const sorted = [...new Set(ids)].sort();
+  const r = await sql<{ id: string }>`select id from customers where id = any(${sorted}::text[]) order by id for update`.execute(trx);
+  return new Set(r.rows.map((x) => x.id));
+}
+
+export interface CustomerCredit {
+  decision: ApplicationFacts['decision'];
+  /** principal of the customer's loans not yet repaid, failed loans excluded */
+  outstanding: Fen;
+  /** balance accounts (the primary first) and bank cards (by id) */
+  accounts: string[];
+  primaryAccount: string | null;
+  cards: string[];
+}
+
+/**
+ * What applications of many customers are checked against, read under their locks in
+ * two statements: the latest decision on or before `asOf` and what is outstanding, and
+ * where money may be paid to.
+ */
+export async function creditOfCustomers(trx: Transaction<Database>, customerIds: readonly string[], asOf: string): Promise<Map<string, CustomerCredit>> {
+  const out = new Map<string, CustomerCredit>();
+  if (customerIds.length === 0) return out;
+  const ids = [...new Set(customerIds)];
+  const facts = await sql<{ id: string; business_date: string | null; eligible: boolean | null; limit_fen: number | null; reasons: string[] | null; rule_set_hash: string | null; outstanding: number }>`
+    select c.id, d.business_date::text as business_date, d.eligible, d.limit_fen, d.reasons, d.rule_set_hash,
+      coalesce((select sum(l.principal_fen) from loans l where l.customer_id = c.id and l.status <> 'failed'), 0)::int8 as outstanding
+    from unnest(${ids}::text[]) as c(id)
+    left join lateral (
+      select business_date, eligible, limit_fen, reasons, rule_set_hash from eligibility_decisions e
+      where e.customer_id = c.id and e.business_date <= ${asOf}::date order by e.business_date desc limit 1
+    ) d on true
+  `.execute(trx);
+  const where = await sql<{ customer_id: string; kind: 'account' | 'card'; id: string; is_primary: boolean }>`
+    select customer_id, 'account' as kind, id, is_primary from customer_accounts where customer_id = any(${ids}::text[])
+    union all
+    select customer_id, 'card' as kind, id, false from customer_bank_cards where customer_id = any(${ids}::text[])
+    order by customer_id, kind, id
+  `.execute(trx);
+  for (const f of facts.rows) {
+    out.set(f.id, {
+      decision: f.business_date === null ? null : { businessDate: f.business_date, eligible: f.eligible!, limit: f.limit_fen! as Fen, reasons: f.reasons ?? [], ruleSetHash: f.rule_set_hash! },
+      outstanding: Number(f.outstanding) as Fen,
+      accounts: [], primaryAccount: null, cards: [],
+    });
+  }
+  for (const w of where.rows) {
+    const c = out.get(w.customer_id)!;
+    if (w.kind === 'card') c.cards.push(w.id);
+    else {
+      c.accounts.push(w.id);
+      if (w.is_primary) c.primaryAccount = w.id;
+    }
+  }
+  return out;
+}
+
+export type NewLoan = Omit<Loan, 'id' | 'status' | 'expectedArrivalAt' | 'createdAt' | 'productId' | 'product' | 'disbursedOn'>
+  & { product: LoanProductTerms | null; disbursedOn: string };
+
+/** Creates the loans, one statement; a request id already taken (a race) is left out of the answer. */
+export async function insertLoans(trx: Transaction<Database>, loans: readonly NewLoan[]): Promise<Map<string, Loan>> {
+  if (loans.length === 0) return new Map();
+  const r = await sql<Record<string, unknown>>`
+    insert into loans (id, customer_id, request_id, request_hash, principal_fen, rail, destination_id, mode, status, decision_date, rule_set_hash, limit_fen,
+      product_id, product, disbursed_on)
+    select 'L' || nextval('loan_numbers'), c, r, h, p, ra, d, m, 'disbursing', dd, rs, lf, pr::jsonb ->> 'id', pr::jsonb, don
+    from unnest(${loans.map((l) => l.customerId)}::text[], ${loans.map((l) => l.requestId)}::text[], ${loans.map((l) => l.requestHash)}::text[],
+      ${loans.map((l) => l.principal)}::int8[], ${loans.map((l) => l.rail)}::text[], ${loans.map((l) => l.destinationId)}::text[], ${loans.map((l) => l.mode)}::text[],
+      ${loans.map((l) => l.decisionDate)}::date[], ${loans.map((l) => l.ruleSetHash)}::text[], ${loans.map((l) => l.limit)}::int8[],
+      ${loans.map((l) => (l.product ? JSON.stringify(l.product) : null))}::text[], ${loans.map((l) => l.disbursedOn)}::date[])
+      with ordinality as u(c, r, h, p, ra, d, m, dd, rs, lf, pr, don, n)
+    order by n
+    on conflict (request_id) do nothing
+    returning *
+  `.execute(trx);
+  return new Map(r.rows.map((x) => [x['request_id'] as string, toLoan(x)]));
+}
+
+/** The repayment schedules of many loans, one statement. */
+export async function insertSchedules(trx: Q, schedules: readonly { loanId: string; installments: readonly Installment[] }[]): Promise<void> {
+  const rows = schedules.flatMap((s) => s.installments.map((i) => ({ l: s.loanId, ...i })));
+  if (rows.length === 0) return;
+  await sql`
+    insert into installments (loan_id, no, due_date, principal_fen, interest_fen)
+    select l, n, d, p, i from unnest(${rows.map((r) => r.l)}::text[], ${rows.map((r) => r.no)}::int[], ${rows.map((r) => r.dueDate)}::date[],
+      ${rows.map((r) => r.principal)}::int8[], ${rows.map((r) => r.interest)}::int8[]) as u(l, n, d, p, i)
+    on conflict do nothing
+  `.execute(trx);
+}
+
+/** Loans whose payout was accepted: disbursed, with when the money arrives. Only loans still disbursing move. */
+export async function markDisbursed(db: Q, loans: readonly { loanId: string; arrivesAt: Date }[], now: Date = new Date()): Promise<void> {
+  if (loans.length === 0) return;
+  await sql`
+    update loans l set status = 'disbursed', expected_arrival_at = u.t, updated_at = ${now}
+    from unnest(${loans.map((x) => x.loanId)}::text[], ${loans.map((x) => x.arrivesAt)}::timestamptz[]) as u(id, t)
+    where l.id = u.id and l.status = 'disbursing'
+  `.execute(db);
+}
+
+/** Loans that cannot be disbursed any more. Only loans still disbursing move. */
+export async function markFailed(db: Q, loanIds: readonly string[], now: Date = new Date()): Promise<void> {
+  if (loanIds.length === 0) return;
+  await sql`update loans set status = 'failed', updated_at = ${now} where id = any(${[...loanIds]}::text[]) and status = 'disbursing'`.execute(db);
 }
 
 /** Locks the customer row; false when there is no such customer. */
@@ -112,8 +235,7 @@ export async function firstCard(db: Q, customerId: string): Promise<string | nul
 
 export async function insertLoan(
   trx: Transaction<Database>,
-  l: Omit<Loan, 'id' | 'status' | 'expectedArrivalAt' | 'createdAt' | 'productId' | 'product' | 'disbursedOn'>
-    & { product?: LoanProductTerms | null; disbursedOn?: string },
+  l: NewLoan,
 ): Promise<Loan> {
   const r = await trx
     .insertInto('loans')
@@ -122,8 +244,7 @@ export async function insertLoan(
       customer_id: l.customerId, request_id: l.requestId, request_hash: l.requestHash, principal_fen: l.principal,
       rail: l.rail, destination_id: l.destinationId, mode: l.mode, status: 'disbursing', decision_date: l.decisionDate,
       rule_set_hash: l.ruleSetHash, limit_fen: l.limit,
-      product_id: l.product?.id ?? null, product: l.product ? JSON.stringify(l.product) : null,
-      ...(l.disbursedOn !== undefined ? { disbursed_on: l.disbursedOn } : {}),
+      product_id: l.product?.id ?? null, product: l.product ? JSON.stringify(l.product) : null, disbursed_on: l.disbursedOn,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -156,6 +156,8 @@ export interface JournalLinesTable {
   loan_id: string | null;
   debit_fen: Generated<number>;
   credit_fen: Generated<number>;
+  /** the order whose posting this line is part of (an entry may hold many orders' lines) */
+  order_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface InstallmentsTable {
@@ -261,16 +263,17 @@ export interface VoucherLinesTable {
   credit_fen: number;
 }
 
-export interface VoucherEntriesTable {
+export interface VoucherPostingsTable {
   grouping: 'type' | 'entry';
   entry_id: number;
+  line_no: number;
   voucher_id: number;
 }
 
 export interface Database {
   vouchers: VouchersTable;
   voucher_lines: VoucherLinesTable;
-  voucher_entries: VoucherEntriesTable;
+  voucher_postings: VoucherPostingsTable;
   api_idempotency: ApiIdempotencyTable;
   cron_ticks: CronTicksTable;
   installments: InstallmentsTable;

@@ -1,12 +1,12 @@
-// Vouchers' SQL: the journal entries of a business date (a day of posting time in
-// Asia/Shanghai) that have no voucher yet, the vouchers stored with their lines and
+// Vouchers' SQL: the journal lines of a business date (a day of posting time in
+// Asia/Shanghai) that have no voucher yet, as postings, the vouchers stored with their lines and
 // the entries they book, and a day read back in one snapshot with the journal's
 // movements for the same day. Building the vouchers is src/ledger/vouchers.ts's.
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './connection.ts';
 import type { Database } from './types.ts';
 import type { Fen } from '../src/money.ts';
-import type { EventType, Grouping, JournalEntry, Movement, NewVoucher, Voucher, VoucherLine } from '../src/ledger/vouchers.ts';
+import type { EventType, Grouping, JournalPosting, Movement, NewVoucher, Voucher, VoucherLine } from '../src/ledger/vouchers.ts';
 
 type Q = Db | Transaction<Database>;
 
@@ -24,30 +24,33 @@ export async function lastVoucherNumber(trx: Q, date: string, grouping: Grouping
   return r.rows[0]?.n ?? 0;
 }
 
-/** The day's journal entries with no voucher of this grouping yet, with their lines and order. */
-export async function unvoucheredEntries(trx: Q, date: string, grouping: Grouping): Promise<JournalEntry[]> {
-  const entries = await sql<{ id: number; kind: string; purpose: string | null; key: string | null }>`
-    select e.id, e.kind, o.purpose, o.idempotency_key as key
-    from journal_entries e left join orders o on o.id = e.order_id
+/**
+ * The day's journal lines with no voucher of this grouping yet, as postings: one per
+ * (entry, order) (a line's order, or its entry's for entries written before lines
+ * named theirs), with the order's purpose and key.
+ */
+export async function unvoucheredPostings(trx: Q, date: string, grouping: Grouping): Promise<JournalPosting[]> {
+  const r = await sql<{ entry_id: number; kind: string; order_id: number | null; purpose: string | null; key: string | null; line_no: number; account: string; debit_fen: number; credit_fen: number; customer_id: string | null; loan_id: string | null }>`
+    select e.id as entry_id, e.kind, coalesce(l.order_id, e.order_id) as order_id, o.purpose, o.idempotency_key as key,
+      l.line_no, l.account, l.debit_fen, l.credit_fen, l.customer_id, l.loan_id
+    from journal_entries e
+    join journal_lines l on l.entry_id = e.id
+    left join orders o on o.id = coalesce(l.order_id, e.order_id)
     where ${onDay(date)}
-      and not exists (select 1 from voucher_entries ve where ve.grouping = ${grouping} and ve.entry_id = e.id)
-    order by e.id
+      and not exists (select 1 from voucher_postings vp where vp.grouping = ${grouping} and vp.entry_id = l.entry_id and vp.line_no = l.line_no)
+    order by e.id, l.line_no
   `.execute(trx);
-  if (entries.rows.length === 0) return [];
-  const lines = await sql<{ entry_id: number; account: string; debit_fen: number; credit_fen: number; customer_id: string | null; loan_id: string | null }>`
-    select entry_id, account, debit_fen, credit_fen, customer_id, loan_id from journal_lines
-    where entry_id = any(${entries.rows.map((e) => e.id)}::int8[]) order by entry_id, line_no
-  `.execute(trx);
-  const byEntry = new Map<number, JournalEntry['lines'][number][]>();
-  for (const l of lines.rows) {
-    const list = byEntry.get(l.entry_id) ?? [];
-    list.push({ account: l.account, debit: l.debit_fen as Fen, credit: l.credit_fen as Fen, customerId: l.customer_id, loanId: l.loan_id });
-    byEntry.set(l.entry_id, list);
+  const out = new Map<string, { entryId: number; orderId: number | null; kind: string; orderPurpose: string | null; orderKey: string | null; lines: JournalPosting['lines'][number][] }>();
+  for (const x of r.rows) {
+    const k = `${x.entry_id}:${x.order_id ?? ''}`;
+    let p = out.get(k);
+    if (!p) out.set(k, (p = { entryId: x.entry_id, orderId: x.order_id, kind: x.kind, orderPurpose: x.purpose, orderKey: x.key, lines: [] }));
+    p.lines.push({ lineNo: x.line_no, account: x.account, debit: x.debit_fen as Fen, credit: x.credit_fen as Fen, customerId: x.customer_id, loanId: x.loan_id });
   }
-  return entries.rows.map((e) => ({ id: e.id, kind: e.kind, orderPurpose: e.purpose, orderKey: e.key, lines: byEntry.get(e.id) ?? [] }));
+  return [...out.values()];
 }
 
-/** Stores vouchers with their lines and entries: three statements whatever their number. */
+/** Stores vouchers with their lines and the journal lines they book: three statements whatever their number. */
 export async function insertVouchers(trx: Transaction<Database>, vouchers: readonly NewVoucher[]): Promise<void> {
   if (vouchers.length === 0) return;
   const ids = await sql<{ id: number; number: number }>`
@@ -65,10 +68,10 @@ export async function insertVouchers(trx: Transaction<Database>, vouchers: reado
       ${lines.map((x) => x.l.subjectCode)}::text[], ${lines.map((x) => x.l.subjectName)}::text[], ${lines.map((x) => x.l.customerId)}::text[],
       ${lines.map((x) => x.l.loanId)}::text[], ${lines.map((x) => x.l.debit)}::int8[], ${lines.map((x) => x.l.credit)}::int8[])
   `.execute(trx);
-  const booked = vouchers.flatMap((v) => v.entryIds.map((e) => ({ v: idOf.get(v.number)!, e, g: v.grouping })));
+  const booked = vouchers.flatMap((v) => v.booked.map((b) => ({ v: idOf.get(v.number)!, b, g: v.grouping })));
   await sql`
-    insert into voucher_entries (grouping, entry_id, voucher_id)
-    select * from unnest(${booked.map((x) => x.g)}::text[], ${booked.map((x) => x.e)}::int8[], ${booked.map((x) => x.v)}::int8[])
+    insert into voucher_postings (grouping, entry_id, line_no, voucher_id)
+    select * from unnest(${booked.map((x) => x.g)}::text[], ${booked.map((x) => x.b.entryId)}::int8[], ${booked.map((x) => x.b.lineNo)}::int[], ${booked.map((x) => x.v)}::int8[])
   `.execute(trx);
 }
 
@@ -76,7 +79,7 @@ export interface VoucherDay {
   vouchers: Voucher[];
   /** the journal's movements on the day, per account */
   journal: Movement[];
-  /** entries of the day with no voucher of this grouping (posted after the last export) */
+  /** journal lines of the day with no voucher of this grouping (posted after the last export) */
   unvouchered: number;
 }
 
@@ -97,8 +100,8 @@ export async function readVoucherDay(db: Db, date: string, grouping: Grouping): 
       from journal_entries e join journal_lines l on l.entry_id = e.id where ${onDay(date)} group by l.account order by l.account
     `.execute(trx);
     const pending = await sql<{ n: number }>`
-      select count(*)::int8 as n from journal_entries e
-      where ${onDay(date)} and not exists (select 1 from voucher_entries ve where ve.grouping = ${grouping} and ve.entry_id = e.id)
+      select count(*)::int8 as n from journal_entries e join journal_lines l on l.entry_id = e.id
+      where ${onDay(date)} and not exists (select 1 from voucher_postings vp where vp.grouping = ${grouping} and vp.entry_id = l.entry_id and vp.line_no = l.line_no)
     `.execute(trx);
     const linesOf = new Map<number, VoucherLine[]>();
     for (const l of ls.rows) {

@@ -40,6 +40,8 @@ export interface Config {
   readonly debug: boolean;
   /** where new alerts are POSTed as JSON; null: stored, logged and shown only */
   readonly alertWebhook: string | null;
+  /** group commit of loan applications: how long a group waits for company, its largest size, groups at once */
+  readonly group: { readonly maxWaitMs: number; readonly maxSize: number; readonly concurrency: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -71,6 +73,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiWritesPerMinute: intVar(env, 'LENDPAY_API_WRITES_PER_MINUTE', 600, 1, 1_000_000),
     apiBodyLimitBytes: intVar(env, 'LENDPAY_API_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
     debug: boolVar(env, 'LENDPAY_DEBUG'),
+    group: Object.freeze({
+      maxWaitMs: intVar(env, 'LENDPAY_GROUP_WAIT_MS', 2, 0, 1000),
+      maxSize: intVar(env, 'LENDPAY_GROUP_MAX', 200, 1, 1000),
+      concurrency: intVar(env, 'LENDPAY_GROUP_CONCURRENCY', 4, 1, 64),
+    }),
   });
 }
 

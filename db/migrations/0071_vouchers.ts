@@ -1,7 +1,7 @@
 // Vouchers (记账凭证) exported to the finance system. A voucher, once numbered, is
 // never renumbered or rewritten: re-exporting a date reads these rows back, and
-// journal entries that reach the date later get new vouchers with the next numbers.
-// Each journal entry belongs to exactly one voucher of each grouping.
+// journal lines that reach the date later get new vouchers with the next numbers.
+// Each journal line belongs to exactly one voucher of each grouping.
 // Frozen in time: never import application code here.
 import { sql, type Kysely } from 'kysely';
 
@@ -38,19 +38,23 @@ export async function up(db: Kysely<any>): Promise<void> {
       primary key (voucher_id, line_no)
     );
 
-    create table voucher_entries (
+    -- the journal lines each voucher books: every line of the day in exactly one voucher
+    -- of each grouping (an entry of a batch carries many orders' lines)
+    create table voucher_postings (
       grouping text not null check (grouping in ('type', 'entry')),
-      entry_id bigint not null references journal_entries (id),
+      entry_id bigint not null,
+      line_no integer not null,
       voucher_id bigint not null references vouchers (id),
-      primary key (grouping, entry_id)
+      primary key (grouping, entry_id, line_no),
+      foreign key (entry_id, line_no) references journal_lines (entry_id, line_no)
     );
-    create index voucher_entries_voucher on voucher_entries (voucher_id);
+    create index voucher_postings_voucher on voucher_postings (voucher_id);
   `.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`
-    drop table voucher_entries, voucher_lines, vouchers;
+    drop table voucher_postings, voucher_lines, vouchers;
     drop index journal_entries_posted;
   `.execute(db);
 }

@@ -9,6 +9,7 @@ import * as m0004 from './0004_collection.ts';
 import * as m0005 from './0005_rule_versions.ts';
 import * as m0007 from './0007_escalation.ts';
 import * as m0008 from './0008_audit.ts';
+import * as m0010 from './0010_batched_money_path.ts';
 import * as m0070 from './0070_loan_products.ts';
 import * as m0071 from './0071_vouchers.ts';
 
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0005_rule_versions': m0005,
   '0007_escalation': m0007,
   '0008_audit': m0008,
+  '0010_batched_money_path': m0010,
   '0070_loan_products': m0070,
   '0071_vouchers': m0071,
 };

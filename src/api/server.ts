@@ -10,7 +10,8 @@ import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/connection.ts';
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from '../../db/api.repository.ts';
+import { claimIdempotencyKeys, completeIdempotencyKeys, releaseIdempotencyKey, type ClaimRequest, type IdempotencyClaim } from '../../db/api.repository.ts';
+import { GroupCommit } from '../orders/group.ts';
 import type { Clock } from '../dates.ts';
 import type { EscalationDeps } from '../escalation/service.ts';
 import type { CollectionDeps } from '../collection/service.ts';
@@ -138,6 +139,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
 
+  // Requests that arrive together claim their keys and store their answers together:
+  // one statement for the group, not a transaction per request.
+  const claims = new GroupCommit<ClaimRequest, IdempotencyClaim>(
+    async (items) => (await claimIdempotencyKeys(deps.db, items)).map((value) => ({ ok: true as const, value })),
+    { maxWaitMs: 0, maxSize: 500, concurrency: 2 },
+  );
+  const completions = new GroupCommit<{ key: string; statusCode: number; response: unknown }, void>(
+    async (items) => {
+      await completeIdempotencyKeys(deps.db, items);
+      return items.map(() => ({ ok: true as const, value: undefined }));
+    },
+    { maxWaitMs: 0, maxSize: 500, concurrency: 2 },
+  );
+
   app.addHook('preHandler', async (request, reply) => {
     if (!request.routeOptions.config.idempotent) return;
     const key = request.headers['idempotency-key'];
@@ -145,7 +160,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? request.url;
     const hash = createHash('sha256').update(`${request.method} ${route} ${canonicalJson(request.params ?? {})} ${canonicalJson(request.body ?? null)}`).digest('hex');
     for (let i = 0; ; i++) {
-      const claim = await claimIdempotencyKey(deps.db, key, request.method, route, hash);
+      const claim = await claims.submit({ key, method: request.method, route, requestHash: hash });
       if (claim.kind === 'claimed') {
         request.idempotencyKey = key;
         return;
@@ -168,7 +183,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     request.idempotencyKey = undefined as never;
     // Bad input and server errors did nothing: the client may fix and retry with the same key.
     if (reply.statusCode >= 500 || reply.statusCode === 400) await releaseIdempotencyKey(deps.db, key);
-    else await completeIdempotencyKey(deps.db, key, reply.statusCode, typeof payload === 'string' ? JSON.parse(payload) : null);
+    else await completions.submit({ key, statusCode: reply.statusCode, response: typeof payload === 'string' ? JSON.parse(payload) : null });
     return payload;
   });
 

@@ -34,6 +34,7 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
   let boss: Promise<PgBoss> | null = null;
   let rules: Promise<RuleSet> | null = null;
   let platform: Promise<Platform & { close(): Promise<void> }> | null = null;
+  let disburse: Promise<DisburseDeps> | null = null;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const ctx: Context = {
     config,
@@ -68,24 +69,11 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       })();
       return platform;
     },
-    async disburseDeps() {
-      const [{ db }, { channel }, ruleSet] = await Promise.all([ctx.database(), ctx.platform(), ctx.rules()]);
-      if (!ruleSet.calendar) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to schedule payouts`);
-      if (!ruleSet.pricing) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/pricing.json is required to price loans`);
-      const base: DisburseDeps = {
-        db,
-        channel,
-        clock: systemClock,
-        calendar: ruleSet.calendar,
-        pricing: ruleSet.pricing,
-        lender: { accountId: config.lenderAccountId, cardId: config.lenderCardId },
-        allowLegacyMode: config.allowLegacyMode,
-        ...(config.crashPoint ? { crashPoint: (point: string) => { if (point === config.crashPoint) process.kill(process.pid, 'SIGKILL'); } } : {}),
-      };
-      // A failed funding or payout leg asks the escalation rules before the loan fails.
-      if (!ruleSet.escalation) return base;
-      const { withHook } = await import('../escalation/service.ts');
-      return withHook({ disburse: base, collection: null, rules: ruleSet.escalation, ruleSetHash: ruleSet.hash });
+    disburseDeps() {
+      // one deps object per process: applications through it share one group commit queue
+      disburse ??= makeDisburseDeps();
+      disburse.catch(() => (disburse = null));
+      return disburse;
     },
     async close() {
       if (boss) await (await boss).stop({ graceful: true, timeout: 10_000 }).catch(() => {});
@@ -93,6 +81,26 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       if (database) await (await database).close();
     },
   };
+  async function makeDisburseDeps(): Promise<DisburseDeps> {
+    const [{ db }, { channel }, ruleSet] = await Promise.all([ctx.database(), ctx.platform(), ctx.rules()]);
+    if (!ruleSet.calendar) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to schedule payouts`);
+    if (!ruleSet.pricing) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/pricing.json is required to price loans`);
+    const base: DisburseDeps = {
+      db,
+      channel,
+      clock: systemClock,
+      calendar: ruleSet.calendar,
+      pricing: ruleSet.pricing,
+      lender: { accountId: config.lenderAccountId, cardId: config.lenderCardId },
+      allowLegacyMode: config.allowLegacyMode,
+      grouping: config.group,
+      ...(config.crashPoint ? { crashPoint: (point: string) => { if (point === config.crashPoint) process.kill(process.pid, 'SIGKILL'); } } : {}),
+    };
+    // A failed funding or payout leg asks the escalation rules before the loan fails.
+    if (!ruleSet.escalation) return base;
+    const { withHook } = await import('../escalation/service.ts');
+    return withHook({ disburse: base, collection: null, rules: ruleSet.escalation, ruleSetHash: ruleSet.hash });
+  }
   return ctx;
 }
 

@@ -165,16 +165,19 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   out(`end of day: ${h.n} borrowers on hold (${formatYuanGrouped(h.amt)} CNY), ${h.blocked} with every outflow blocked`);
   const ledger = await checkLedger(db, platform.channel, ctx.config.lenderAccountId);
   out(`trial balance: debits ${formatYuanGrouped(ledger.totalDebit)} = credits ${formatYuanGrouped(ledger.totalCredit)} over ${ledger.entries} entries — ${ledger.balanced ? 'zero' : 'NOT ZERO'}; the lender's platform account ${ledger.platform.every((p) => p.agrees) ? 'agrees with the platform' : 'DISAGREES with the platform'}`);
-  // 7. the day's vouchers for the finance system (entries are dated by when they were posted)
+  // 7. the vouchers for the finance system, of both days (entries are dated by when they were posted)
   const posted = businessDateAt(systemClock.now());
   const rules = await ctx.rules();
   if (rules.accounts) {
-    const day = await exportVouchers(db, rules.accounts, posted, 'type');
-    const csv = path.join(dir, `vouchers-${posted}.csv`);
-    fs.writeFileSync(csv, vouchersToCsv('type', day.vouchers));
-    const booked = day.vouchers.reduce((s, v) => s + v.lines.reduce((t, l) => t + l.debit, 0), 0);
-    out(`vouchers of ${posted}: ${day.vouchers.length} (${day.numberedNow} numbered now), ${day.vouchers.map((v) => `${voucherNumber(v.word, v.number)} ${v.summary.slice(posted.length + 1)}`).join('; ')}`);
-    out(`         debits = credits = ${formatYuanGrouped(booked)} CNY, equal subject by subject to the journal; CSV for the finance package: ${csv}`);
+    for (const day of [...new Set([disbursedOn, D, posted])].sort()) {
+      const v = await exportVouchers(db, rules.accounts, day, 'type');
+      if (v.vouchers.length === 0) continue;
+      const csv = path.join(dir, `vouchers-${day}.csv`);
+      fs.writeFileSync(csv, vouchersToCsv('type', v.vouchers));
+      const booked = v.vouchers.reduce((s, x) => s + x.lines.reduce((t, l) => t + l.debit, 0), 0);
+      out(`vouchers of ${day}: ${v.vouchers.length} (${v.numberedNow} numbered now), ${v.vouchers.map((x) => `${voucherNumber(x.word, x.number)} ${x.summary.slice(day.length + 1)}`).join('; ')}`);
+      out(`         debits = credits = ${formatYuanGrouped(booked)} CNY, equal account by account to the journal; CSV for the finance package: ${csv}`);
+    }
   }
   out('');
   out(`done in ${seconds().trim()} s. Try:`);

@@ -2,10 +2,11 @@
 // (代收) order into the lender's balance account. Idempotent per request id like every
 // order; the money is allocated like any collection, and clears holds it covers.
 import { sql } from 'kysely';
-import { applyCollectionOutcomes, lockCustomers, type DebitResult } from '../../db/collection.repository.ts';
-import { beginAttempt, createOrder, getOrderByKey, type Order } from '../../db/orders.repository.ts';
-import { callChannel } from '../disbursement/disburse.ts';
-import { outcomeContext, settleHolds, type CollectionDeps } from './service.ts';
+import { lockCustomers } from '../../db/collection.repository.ts';
+import { createOrder, getOrderByKey, type Order } from '../../db/orders.repository.ts';
+import { sendOrders } from '../orders/protocol.ts';
+import { collectionSettlement } from './outcomes.ts';
+import { settleHolds, type CollectionDeps } from './service.ts';
 import { formatYuan, type Fen } from '../money.ts';
 import { LendpayError } from '../errors.ts';
 import type { WaterfallOrder } from './rules.ts';
@@ -21,7 +22,8 @@ export type RepayOutcome =
   | { ok: true; order: Order; replay: boolean; holdCleared: boolean }
   | { ok: false; code: 'LOAN_NOT_FOUND' | 'LOAN_NOT_REPAYABLE' | 'CARD_NOT_BOUND' | 'OVERPAYMENT' | 'REQUEST_ID_REUSED'; message: string };
 
-export async function repayFromCard(deps: CollectionDeps, input: RepayInput, waterfall: WaterfallOrder = 'oldest_first_interest_first'): Promise<RepayOutcome> {
+/** `waterfall`: how this repayment is split; by default the loan's own (its latest plan's). */
+export async function repayFromCard(deps: CollectionDeps, input: RepayInput, waterfall?: WaterfallOrder): Promise<RepayOutcome> {
   if (!/^[A-Za-z0-9:_.-]{1,128}$/.test(input.requestId)) throw new LendpayError('INVALID_INPUT', `request id: expected 1–128 characters of [A-Za-z0-9:_.-], got "${input.requestId}"`);
   if (!Number.isSafeInteger(input.amount) || input.amount <= 0) throw new LendpayError('INVALID_AMOUNT', `amount: must be more than 0.00`);
   const key = `repay:${input.requestId}`;
@@ -53,15 +55,10 @@ export async function repayFromCard(deps: CollectionDeps, input: RepayInput, wat
     return { order, fresh: true };
   });
   if (!('fresh' in prepared)) return prepared;
-  const begun = await beginAttempt(deps.db, prepared.order.id, deps.clock.now());
-  if (!begun.attempt) return { ok: true, order: begun.order, replay: true, holdCleared: false };
-  const sent = await callChannel(deps.channel, begun.order, begun.attempt.requestId);
-  const result: DebitResult = sent.status === 'succeeded'
-    ? { orderId: begun.order.id, attemptNo: begun.attempt.attemptNo, status: 'succeeded', platformRef: sent.platformRef }
-    : sent.status === 'failed' || sent.status === 'rejected'
-      ? { orderId: begun.order.id, attemptNo: begun.attempt.attemptNo, status: 'failed', code: sent.code, platformRef: sent.status === 'failed' ? sent.platformRef : null }
-      : { orderId: begun.order.id, attemptNo: begun.attempt.attemptNo, status: 'unknown', reason: sent.reason };
-  await applyCollectionOutcomes(deps.db, [result], outcomeContext(deps, waterfall));
+  // the order protocol, a batch of one: attempt recorded, the platform called, the outcome with its allocation
+  const changed = await sendOrders(deps, [prepared.order.id], collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), ...(waterfall ? { waterfallOf: () => waterfall } : {}) }));
+  // someone else began it first (a concurrent retry): theirs is the answer
+  if (changed.length === 0) return { ok: true, order: (await getOrderByKey(deps.db, key))!, replay: true, holdCleared: false };
   const holds = await settleHolds(deps, [prepared.order.customerId!], null, 'card_repayment');
   const order = (await getOrderByKey(deps.db, key))!;
   return { ok: true, order, replay: false, holdCleared: holds.holds.cleared > 0 };

@@ -6,9 +6,13 @@
 // transaction); derive the holds and make the platform's outflow block match them.
 import type { Db } from '../../db/connection.ts';
 import {
-  applyCollectionOutcomes, blockMismatches, chunkPlanner, collectionPhases, createDebitAttempts, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, syncHolds,
-  type DebitIntent, type DebitResult, type DueBorrower, type HoldChange, type ItemRecord, type SubmittedDebit,
+  blockMismatches, chunkPlanner, collectionPhases, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, syncHolds,
+  type DueBorrower, type HoldChange, type ItemRecord,
 } from '../../db/collection.repository.ts';
+import { insertSubmitted } from '../../db/orders.repository.ts';
+import { sendBegun } from '../orders/protocol.ts';
+import type { NewOrder } from '../orders/types.ts';
+import { collectionSettlement } from './outcomes.ts';
 import type { PaymentChannel, BalanceResult } from '../channel/types.ts';
 import { MAX_BATCH } from '../channel/types.ts';
 import type { Clock } from '../dates.ts';
@@ -18,7 +22,6 @@ import { compileCollectionRules, type CollectionEvaluator } from './evaluate.ts'
 import type { CollectionFacts } from './facts.ts';
 import { planCollection, type BorrowerAccount } from './plan.ts';
 import type { NotificationTemplates } from '../notifications/templates.ts';
-import { renderNotification } from '../notifications/render.ts';
 import { LendpayError } from '../errors.ts';
 
 export interface CollectionDeps {
@@ -76,6 +79,7 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
     borrowers: 0, loans: 0, due: 0 as Fen, planned: 0 as Fen, collected: 0 as Fen, held: 0 as Fen, byStep: {},
     debits: { sent: 0, succeeded: 0, failed: 0, unknown: 0 }, holds: { opened: 0, cleared: 0 }, blocks: { blocked: 0, unblocked: 0 },
   };
+  // who owes, and on which accounts, then their balances: no transaction is open across the platform call
   const first = await loadDueBorrowers(deps.db, opts.date, selection);
   t = lap('load', t);
   if (first.length === 0) return report;
@@ -83,9 +87,11 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
   t = lap('balances-http', t);
   const evaluate = evaluatorFor(deps.collectionRules);
   const now = deps.clock.now();
-  let waterfall: WaterfallOrder = 'oldest_first_interest_first';
+  // each loan's money goes by its own decision's waterfall
+  const waterfalls = new Map<string, WaterfallOrder>();
 
-  const submitted = await deps.db.transaction().execute(async (trx) => {
+  // 1. under the borrowers' locks: the plans, recorded, with their debit orders and attempts
+  const begun = await deps.db.transaction().execute(async (trx) => {
     await chunkPlanner(trx);
     const ids = first.map((b) => b.customerId);
     let tt = performance.now();
@@ -95,7 +101,7 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
     const borrowers = await loadDueBorrowers(trx, opts.date, { ids });
     tt = lap('plan:reload', tt);
     const items: ItemRecord[] = [];
-    const intents: DebitIntent[] = [];
+    const orders: NewOrder[] = [];
     for (const b of borrowers) {
       report.borrowers++;
       const running = new Map<string, Fen>(b.accounts.map((a) => [a.id, (balances.get(a.id) ?? 0) as Fen]));
@@ -107,16 +113,21 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
         const accounts: BorrowerAccount[] = b.accounts.map((a) => ({ id: a.id, primary: a.primary, balance: running.get(a.id)! }));
         const facts = factsFor(b, loan.kind, due, loan.oldestDue, opts.date, accounts);
         const decision = evaluate(facts);
-        waterfall = decision.waterfall;
-        const plan = planCollection({ due, accounts, steps: opts.stepsOverride ?? decision.steps });
+        waterfalls.set(loan.loanId, decision.waterfall);
+        const steps = opts.stepsOverride ?? decision.steps;
+        const plan = planCollection({ due, accounts, steps });
         for (const d of plan.debits) running.set(d.accountId, (running.get(d.accountId)! - d.amount) as Fen);
         items.push({
           loanId: loan.loanId, customerId: b.customerId, due, planned: plan.collected, held: plan.held, step: plan.step,
-          plan: { steps: opts.stepsOverride ?? decision.steps, accounts, debits: plan.debits, collected: plan.collected, held: plan.held, left: plan.left, block: plan.block, waterfall: decision.waterfall },
+          // the steps follow from the rule set (hash) and the rules that fired; the accounts are what the planner saw
+          plan: { accounts, debits: plan.debits, collected: plan.collected, held: plan.held, left: plan.left, block: plan.block, waterfall: decision.waterfall },
           facts, fired: opts.stepsOverride ? ['hold-monitor-sweep'] : decision.fired,
         });
         for (const d of plan.debits) {
-          intents.push({ key: `${opts.keyPrefix}:${loan.loanId}:${opts.date}:${d.step}:${d.accountId}`, purpose: opts.purpose, loanId: loan.loanId, customerId: b.customerId, accountId: d.accountId, amount: d.amount });
+          orders.push({
+            idempotencyKey: `${opts.keyPrefix}:${loan.loanId}:${opts.date}:${d.step}:${d.accountId}`, kind: 'debit', purpose: opts.purpose,
+            loanId: loan.loanId, customerId: b.customerId, amount: d.amount, sourceRef: `account:${d.accountId}`, destinationRef: `account:${deps.lender.accountId}`,
+          });
         }
       }
     }
@@ -136,21 +147,21 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
       s.amount += i.planned;
     }
     tt = lap('plan:insert-items', tt);
-    const sub = await createDebitAttempts(trx, intents.filter((x) => fresh.has(x.loanId)), deps.lender.accountId, now);
+    const sub = await insertSubmitted(trx, orders.filter((o) => fresh.has(o.loanId!)), now);
     lap('plan:orders+attempts', tt);
     return sub;
   });
   t = lap('plan+intents-tx', t);
 
-  const results = await sendDebits(deps.channel, submitted, deps.lender.accountId);
-  t = lap('debit-http', t);
-  report.debits.sent = submitted.length;
-  const applied = await applyCollectionOutcomes(deps.db, results, outcomeContext(deps, waterfall));
-  t = lap('outcomes-tx', t);
-  report.debits.succeeded = applied.succeeded;
-  report.debits.failed = applied.failed;
-  report.debits.unknown = applied.unknown;
-  report.collected = applied.collected;
+  // 2. and 3. the debits in batch calls, then their outcomes with allocation, journal and notifications
+  const totals = { collected: 0 as Fen, succeeded: 0, failed: 0, unknown: 0, customers: new Set<string>() };
+  report.debits.sent = begun.length;
+  await sendBegun(deps, begun, collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), waterfallOf: (id) => waterfalls.get(id), totals }));
+  t = lap('debits+outcomes', t);
+  report.debits.succeeded = totals.succeeded;
+  report.debits.failed = totals.failed;
+  report.debits.unknown = totals.unknown;
+  report.collected = totals.collected;
   const after = await settleHolds(deps, first.map((b) => b.customerId), opts.openHolds ? opts.date : null);
   report.holds = after.holds;
   report.blocks = after.blocks;
@@ -179,34 +190,6 @@ async function bulkBalances(channel: PaymentChannel, ids: readonly string[]): Pr
     for (const r of res) if (r.found) out.set(r.accountId, r.balance);
   }
   return out;
-}
-
-async function sendDebits(channel: PaymentChannel, debits: readonly SubmittedDebit[], lenderAccountId: string): Promise<DebitResult[]> {
-  const results: DebitResult[] = [];
-  for (let i = 0; i < debits.length; i += MAX_BATCH) {
-    const slice = debits.slice(i, i + MAX_BATCH);
-    const outcomes = await channel.debitBatch(slice.map((d) => ({ requestId: d.requestId, fromAccountId: d.accountId, toAccountId: lenderAccountId, amount: d.amount })));
-    slice.forEach((d, j) => {
-      const o = outcomes[j];
-      if (!o || o.requestId !== d.requestId) throw new LendpayError('CHANNEL_REJECTED', `debit batch answer out of order at ${j}`);
-      results.push(
-        o.status === 'succeeded' ? { orderId: d.orderId, attemptNo: 1, status: 'succeeded', platformRef: o.platformRef }
-          : o.status === 'failed' ? { orderId: d.orderId, attemptNo: 1, status: 'failed', code: o.code, platformRef: o.platformRef }
-          : o.status === 'rejected' ? { orderId: d.orderId, attemptNo: 1, status: 'failed', code: o.code, platformRef: null }
-          : { orderId: d.orderId, attemptNo: 1, status: 'unknown', reason: o.reason },
-      );
-    });
-  }
-  return results;
-}
-
-export function outcomeContext(deps: Pick<CollectionDeps, 'clock' | 'notifications'>, waterfall: WaterfallOrder) {
-  return {
-    now: deps.clock.now(),
-    waterfall,
-    notify: (o: { loanId: string; account: string; amount: Fen; at: Date; kind: 'debit' | 'card_repayment' }) =>
-      renderNotification(deps.notifications, o.kind, { account: o.account, at: o.at, amount: o.amount, loanId: o.loanId }),
-  };
 }
 
 /** Holds from what stays unpaid, then the platform's outflow block to match. */

@@ -1,17 +1,23 @@
 // Loan application and compliant disbursement: a collection order (lender's funding
 // card → lender's balance account), then, only when that succeeded, a payout order to
-// the borrower. Every channel call follows the protocol: record the attempt as
-// submitted and commit; call with no transaction open; record the outcome (with its
-// journal posting) in one transaction. An unknown outcome is resolved by querying
-// the platform (recoverOpenAttempts), never by sending blindly again.
+// the borrower. Applications that arrive together are disbursed together (group
+// commit, see group.ts): one transaction creates every loan of the group under its
+// customers' locks (taken in id order) with its schedule, funding order and attempt;
+// one platform call per leg carries the whole group; one transaction records each
+// leg's outcomes with the journal, the payout orders and the loans' new state. Each
+// application still gets its own answer, error and idempotency; one bad request never
+// fails the others. Unknown outcomes are resolved by querying the platform
+// (recoverOpenAttempts), never by sending blindly.
+import type { Transaction } from 'kysely';
 import type { Db } from '../../db/connection.ts';
+import type { Database } from '../../db/types.ts';
 import {
-  applicationFacts, getLoan, getLoanByRequest, insertLoan, lockCustomer, ownsDestination, primaryAccount, firstCard, setLoanStatus, type Loan,
+  creditOfCustomers, getLoans, insertLoans, insertSchedules, loansByRequestIds, lockCustomersById, markDisbursed, markFailed, type Loan, type NewLoan,
 } from '../../db/loans.repository.ts';
 import {
-  attemptsOf, beginAttempt, createOrder, noteQueried, openAttempts, ordersOfLoan, recordOutcome, type AttemptResult, type Order,
+  beginAttempts, insertOrders, insertSubmitted, openAttempts, ordersOfLoans, succeededAttempts, type PostedLine,
 } from '../../db/orders.repository.ts';
-import type { PaymentChannel, ChannelOutcome, QueryResult } from '../channel/types.ts';
+import type { PaymentChannel } from '../channel/types.ts';
 import { payoutArrival, type Calendar } from '../calendar/calendar.ts';
 import { businessDateAt, type BusinessDate, type Clock } from '../dates.ts';
 import { LendpayError } from '../errors.ts';
@@ -21,7 +27,9 @@ import { applicationHash, checkApplication, type Refusal } from './application.t
 import { generateSchedule, type Installment } from '../loans/schedule.ts';
 import type { PricingRules } from '../loans/pricing.ts';
 import type { ProductChoice } from '../loans/products.ts';
-import { insertInstallments } from '../../db/collection.repository.ts';
+import { recordOutcomes, recoverAttempts, sendBegun, type RecoveryCounts, type Settlement } from '../orders/protocol.ts';
+import type { Begun, Changed, NewOrder, Order } from '../orders/types.ts';
+import { GroupCommit, type GroupOptions, type Settled } from '../orders/group.ts';
 
 export interface DisburseDeps {
   db: Db;
@@ -40,6 +48,11 @@ export interface DisburseDeps {
    * again; 'wait': later, or a person decides; 'final': the loan fails.
    */
   escalation?: { onFailed(order: Order): Promise<'retry' | 'wait' | 'final'> } | undefined;
+  /**
+   * Group commit: applications made through the same deps object while others are in
+   * flight share one group (the API's, a worker's). Absent: each is a group of one.
+   */
+  grouping?: GroupOptions | undefined;
 }
 
 export interface ApplyInput {
@@ -64,248 +77,423 @@ export interface ApplyInput {
 }
 
 export type ApplyOutcome = { ok: true; loan: Loan; replay: boolean } | Refusal;
+/** What the group hands back: the outcome, and for a loan its orders as they now stand. */
+export type ApplyResult = ApplyOutcome & { orders?: Order[] };
 
-const UNIQUE_VIOLATION = '23505';
+const REQUEST_ID = /^[A-Za-z0-9:_.-]{1,128}$/;
 
-export async function applyForLoan(deps: DisburseDeps, input: ApplyInput): Promise<ApplyOutcome> {
-  if (!/^[A-Za-z0-9:_.-]{1,128}$/.test(input.requestId)) {
-    throw new LendpayError('INVALID_INPUT', `request id: expected 1–128 characters of [A-Za-z0-9:_.-], got "${input.requestId}"`);
+const groups = new WeakMap<DisburseDeps, GroupCommit<ApplyInput, ApplyResult>>();
+
+/** Applies for a loan and disburses it, together with whatever else arrives meanwhile through the same deps. */
+export async function applyForLoan(deps: DisburseDeps, input: ApplyInput): Promise<ApplyResult> {
+  if (deps.grouping) {
+    let g = groups.get(deps);
+    if (!g) groups.set(deps, (g = new GroupCommit((items) => disburseGroup(deps, items), deps.grouping)));
+    return g.submit(input);
   }
-  const mode = input.mode ?? 'compliant';
-  const hash = applicationHash({ customerId: input.customerId, amount: input.amount, rail: input.rail, destinationId: input.destinationId ?? null, mode, asked: input.product?.asked ?? null });
-  let created: Loan;
-  try {
-    const res = await deps.db.transaction().execute(async (trx): Promise<ApplyOutcome> => {
-      if (!(await lockCustomer(trx, input.customerId))) {
-        return { ok: false, code: 'CUSTOMER_NOT_FOUND', message: `no customer ${input.customerId}` };
-      }
-      const existing = await getLoanByRequest(trx, input.requestId);
-      if (existing) return replayOf(existing, hash, input.requestId);
-      if (mode === 'legacy' && !deps.allowLegacyMode) {
-        return { ok: false, code: 'LEGACY_MODE_DISABLED', message: 'legacy top-up-then-payout is only for migrating old loans and is disabled (LENDPAY_ALLOW_LEGACY_MODE)' };
-      }
-      const facts = await applicationFacts(trx, input.customerId, input.amount, businessDateAt(deps.clock.now()));
-      const check = checkApplication(facts);
-      if (!check.ok) return check;
-      const destinationId = input.destinationId
-        ?? (input.rail === 'balance' ? await primaryAccount(trx, input.customerId) : await firstCard(trx, input.customerId));
-      if (!destinationId || !(await ownsDestination(trx, input.customerId, input.rail, destinationId))) {
-        return { ok: false, code: 'DESTINATION_NOT_FOUND', message: `customer ${input.customerId} has no ${input.rail === 'balance' ? 'balance account' : 'bank card'} ${input.destinationId ?? ''}`.trim() };
-      }
-      const loan = await insertLoan(trx, {
-        customerId: input.customerId, requestId: input.requestId, requestHash: hash, principal: input.amount, rail: input.rail,
-        destinationId, mode, decisionDate: facts.decision!.businessDate, ruleSetHash: facts.decision!.ruleSetHash, limit: facts.decision!.limit,
-        product: input.product?.terms ?? null, disbursedOn: input.disbursedOn ?? businessDateAt(deps.clock.now()),
-      });
-      const schedule = input.schedule ?? generateSchedule({
-        principal: loan.principal, startDate: input.disbursedOn ?? businessDateAt(deps.clock.now()), termDays: input.termDays ?? deps.pricing.defaultTermDays, dailyRatePpm: deps.pricing.dailyRatePpm,
-      });
-      if (schedule.reduce((s, i) => s + i.principal, 0) !== loan.principal) {
-        throw new LendpayError('INVALID_INPUT', `schedule: principals sum to ${schedule.reduce((s, i) => s + i.principal, 0)} fen, not the loan's ${loan.principal}`);
-      }
-      await insertInstallments(trx, loan.id, schedule);
-      await createOrder(trx, {
-        idempotencyKey: `disburse:${loan.id}:fund`,
-        kind: mode === 'legacy' ? 'topup' : 'collection',
-        purpose: mode === 'legacy' ? 'disburse.topup' : 'disburse.fund',
-        loanId: loan.id, customerId: loan.customerId, amount: loan.principal,
-        sourceRef: `card:${deps.lender.cardId}`, destinationRef: `account:${deps.lender.accountId}`,
-      });
-      return { ok: true, loan, replay: false };
-    });
-    if (!res.ok || res.replay) {
-      if (res.ok) return { ok: true, loan: await settleOrWait(deps, res.loan.id), replay: true };
-      return res;
-    }
-    created = res.loan;
-  } catch (err) {
-    // Two customers racing with one request id: the loser re-reads the winner's loan.
-    if ((err as { code?: string }).code === UNIQUE_VIOLATION) {
-      const existing = await getLoanByRequest(deps.db, input.requestId);
-      if (existing) {
-        const r = replayOf(existing, hash, input.requestId);
-        return r.ok ? { ok: true, loan: await settleOrWait(deps, existing.id), replay: true } : r;
-      }
-    }
-    throw err;
-  }
-  return { ok: true, loan: await driveLoan(deps, created.id), replay: false };
+  const [r] = await disburseGroup(deps, [input]);
+  if (!r!.ok) throw r!.error;
+  return r!.value;
 }
 
-function replayOf(existing: Loan, hash: string, requestId: string): ApplyOutcome {
-  if (existing.requestHash !== hash) {
-    return { ok: false, code: 'REQUEST_ID_REUSED', message: `request id ${requestId} was used for loan ${existing.id} with a different request` };
-  }
-  return { ok: true, loan: existing, replay: true };
+/** The group commit queue of a deps object (its statistics), if it has one yet. */
+export function groupOf(deps: DisburseDeps): GroupCommit<ApplyInput, ApplyResult> | undefined {
+  return groups.get(deps);
 }
 
-/** A replay drives the loan too (idempotent), then waits briefly for whoever is sending. */
-async function settleOrWait(deps: DisburseDeps, loanId: string): Promise<Loan> {
-  let loan = await driveLoan(deps, loanId);
-  for (let i = 0; i < 50 && loan.status === 'disbursing'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    loan = (await getLoan(deps.db, loanId))!;
-  }
-  return loan;
+interface Prepared {
+  at: number;
+  input: ApplyInput;
+  mode: 'compliant' | 'legacy';
+  hash: string;
+  schedule: readonly Installment[] | null;
 }
 
 /**
- * Moves a disbursing loan as far as it can go now. Safe to call from anywhere, any
- * number of times: only one caller can begin an attempt on an order.
+ * A group of applications, disbursed together. Answers in input order, each its own
+ * outcome or its own error.
  */
-export async function driveLoan(deps: DisburseDeps, loanId: string): Promise<Loan> {
-  for (let step = 0; step < 16; step++) {
-    const loan = await getLoan(deps.db, loanId);
-    if (!loan) throw new LendpayError('NOT_FOUND', `no loan ${loanId}`);
-    if (loan.status !== 'disbursing') return loan;
-    const orders = await ordersOfLoan(deps.db, loanId);
-    // the latest order of a leg: a voided one is replaced by its reissue (escalation level 3)
-    const fund = orders.findLast((o) => o.purpose === 'disburse.fund' || o.purpose === 'disburse.topup');
-    if (!fund) throw new LendpayError('NOT_FOUND', `loan ${loanId} has no funding order`);
-    if (fund.status === 'created') {
-      await sendOrder(deps, fund);
-      continue;
-    }
-    if (fund.status === 'failed' || fund.status === 'voided') {
-      const next = fund.status === 'failed' && deps.escalation ? await deps.escalation.onFailed(fund) : 'final';
-      if (next === 'retry') continue;
-      if (next === 'wait') return loan;
-      await setLoanStatus(deps.db, loanId, 'failed');
-      continue;
-    }
-    if (fund.status !== 'succeeded') return loan; // in flight or unknown: recovery resolves it
-    let payout = orders.findLast((o) => o.purpose === 'disburse.payout');
-    if (!payout) {
-      payout = await createOrder(deps.db, {
-        idempotencyKey: `disburse:${loanId}:payout`,
-        kind: 'payout',
-        purpose: 'disburse.payout',
-        loanId, customerId: loan.customerId, amount: loan.principal,
-        sourceRef: `account:${deps.lender.accountId}`,
-        destinationRef: `${loan.rail === 'card' ? 'card' : 'account'}:${loan.destinationId}`,
-        parentOrderId: fund.id,
-      });
-    }
-    if (payout.status === 'created') {
-      await sendOrder(deps, payout);
-      continue;
-    }
-    if (payout.status === 'failed' || payout.status === 'voided') {
-      const next = payout.status === 'failed' && deps.escalation ? await deps.escalation.onFailed(payout) : 'final';
-      if (next === 'retry') continue;
-      if (next === 'wait') return loan;
-      await setLoanStatus(deps.db, loanId, 'failed');
-      continue;
-    }
-    if (payout.status !== 'succeeded') return loan;
-    const acceptedAt = (await attemptsOf(deps.db, payout.id)).find((a) => a.status === 'succeeded')?.resolvedAt ?? deps.clock.now();
-    // a reissued payout may go to another rail than the loan asked for
-    const rail = payout.destinationRef.startsWith('card:') ? 'card' : 'balance';
-    await setLoanStatus(deps.db, loanId, 'disbursed', payoutArrival(deps.calendar, acceptedAt, rail).arrivesAt);
-  }
-  return (await getLoan(deps.db, loanId))!;
-}
-
-/** Sends the next attempt of a `created` order; a no-op when another caller is sending it. */
-export async function sendOrder(deps: DisburseDeps, order: Order): Promise<Order> {
-  const begun = await beginAttempt(deps.db, order.id, deps.clock.now());
-  if (!begun.attempt) return begun.order;
-  const outcome = await callChannel(deps.channel, begun.order, begun.attempt.requestId);
-  deps.crashPoint?.(`after-send:${order.purpose}`);
-  return recordOutcome(deps.db, order.id, begun.attempt.attemptNo, toResult(outcome), orderPosting, deps.clock.now());
-}
-
-export function orderPosting(o: Order) {
-  return postingForSuccess(o);
-}
-
-function ref(r: string, kind: 'account' | 'card'): string {
-  const [k, id] = r.split(/:(.*)/s) as [string, string];
-  if (k !== kind || !id) throw new LendpayError('INVALID_INPUT', `order reference "${r}" is not a ${kind}`);
-  return id;
-}
-
-/** The request for an order's attempt: the same request id always builds the same request. */
-type Sent = ChannelOutcome | { requestId: string; status: 'rejected'; code: 'CHANNEL_REJECTED' | 'REQUEST_ID_REUSED'; message: string };
-
-export async function callChannel(channel: PaymentChannel, order: Order, requestId: string): Promise<Sent> {
-  try {
-    switch (order.kind) {
-      case 'collection':
-      case 'topup':
-        return await channel.collect({ requestId, cardId: ref(order.sourceRef, 'card'), toAccountId: ref(order.destinationRef, 'account'), amount: order.amount });
-      case 'payout': {
-        const to = order.destinationRef.startsWith('card:')
-          ? { kind: 'card' as const, cardId: ref(order.destinationRef, 'card') }
-          : { kind: 'account' as const, accountId: ref(order.destinationRef, 'account') };
-        return await channel.payout({ requestId, fromAccountId: ref(order.sourceRef, 'account'), to, amount: order.amount });
+export async function disburseGroup(deps: DisburseDeps, inputs: readonly ApplyInput[]): Promise<Settled<ApplyResult>[]> {
+  const out: Settled<ApplyResult>[] = new Array(inputs.length);
+  const now = deps.clock.now();
+  const today = businessDateAt(now);
+  // checks that need no database: a bad one is answered at once and never joins the others
+  const prepared: Prepared[] = [];
+  inputs.forEach((input, at) => {
+    try {
+      if (!REQUEST_ID.test(input.requestId)) {
+        throw new LendpayError('INVALID_INPUT', `request id: expected 1–128 characters of [A-Za-z0-9:_.-], got "${input.requestId}"`);
       }
-      case 'debit':
-        return await channel.debit({ requestId, fromAccountId: ref(order.sourceRef, 'account'), toAccountId: ref(order.destinationRef, 'account'), amount: order.amount });
+      if (!Number.isSafeInteger(input.amount) || input.amount <= 0) throw new LendpayError('INVALID_AMOUNT', 'amount: must be more than 0.00');
+      const mode = input.mode ?? 'compliant';
+      const hash = applicationHash({ customerId: input.customerId, amount: input.amount, rail: input.rail, destinationId: input.destinationId ?? null, mode, asked: input.product?.asked ?? null });
+      const schedule = input.schedule ?? generateSchedule({
+        principal: input.amount, startDate: input.disbursedOn ?? today, termDays: input.termDays ?? deps.pricing.defaultTermDays, dailyRatePpm: deps.pricing.dailyRatePpm,
+      });
+      const sum = schedule.reduce((s, i) => s + i.principal, 0);
+      if (sum !== input.amount) throw new LendpayError('INVALID_INPUT', `schedule: principals sum to ${sum} fen, not the loan's ${input.amount}`);
+      prepared.push({ at, input, mode, hash, schedule });
+    } catch (error) {
+      out[at] = { ok: false, error };
     }
-  } catch (err) {
-    // The platform refused the request itself (malformed, id reused): not applied.
-    if (err instanceof LendpayError && (err.code === 'CHANNEL_REJECTED' || err.code === 'REQUEST_ID_REUSED')) {
-      return { requestId, status: 'rejected', code: err.code, message: err.message };
+  });
+  if (prepared.length === 0) return out;
+
+  // 1. one transaction: claims, limits, loans, schedules, funding orders and their attempts
+  let created: { loanId: string; at: number }[] = [];
+  let begun: Begun[] = [];
+  const replays: { at: number; loan: Loan }[] = [];
+  let twins: { at: number; of: number }[] = [];
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      created = [];
+      replays.length = 0;
+      const decided = await decide(trx, deps, prepared, today);
+      for (const d of decided.answers) out[d.at] = d.settled;
+      replays.push(...decided.replays);
+      twins = decided.twins;
+      const loans = await insertLoans(trx, decided.fresh.map((f) => f.loan));
+      const raced: Prepared[] = [];
+      const schedules: { loanId: string; installments: readonly Installment[] }[] = [];
+      const funds: NewOrder[] = [];
+      for (const f of decided.fresh) {
+        const loan = loans.get(f.p.input.requestId);
+        if (!loan) {
+          raced.push(f.p); // another process created this request id between our read and insert
+          continue;
+        }
+        created.push({ loanId: loan.id, at: f.p.at });
+        schedules.push({ loanId: loan.id, installments: f.p.schedule! });
+        funds.push(fundOrder(deps, loan));
+      }
+      await insertSchedules(trx, schedules);
+      begun = await insertSubmitted(trx, funds, now);
+      if (raced.length > 0) {
+        const existing = await loansByRequestIds(trx, raced.map((p) => p.input.requestId));
+        for (const p of raced) {
+          const r = replayOf(existing.get(p.input.requestId)!, p.hash, p.input.requestId);
+          if (r.ok) replays.push({ at: p.at, loan: r.loan });
+          else out[p.at] = { ok: true, value: r };
+        }
+      }
+    });
+  } catch (error) {
+    if (prepared.length > 1) {
+      // something in the group broke the transaction: each alone, so that it fails only its own
+      const alone = await Promise.all(prepared.map((p) => disburseGroup(deps, [p.input])));
+      prepared.forEach((p, i) => (out[p.at] = alone[i]![0]!));
+      return out;
     }
-    return { requestId, status: 'unknown', reason: err instanceof Error ? err.message : String(err) };
+    for (const p of prepared) if (out[p.at] === undefined) out[p.at] = { ok: false, error };
+    return out;
+  }
+
+  // 2. and 3. the funding leg, then the payout leg, each one platform call for the group
+  const loanIds = created.map((c) => c.loanId);
+  try {
+    if (begun.length > 0) {
+      const payouts: Begun[] = [];
+      await sendBegun(deps, begun, fundSettlement(deps, payouts));
+      if (payouts.length > 0) await sendBegun(deps, payouts, payoutSettlement(deps));
+    }
+    // whatever did not finish in one pass (a failed leg, an escalation step) goes the long way
+    const states = await getLoans(deps.db, loanIds);
+    const pending = states.filter((l) => l.status === 'disbursing').map((l) => l.id);
+    if (pending.length > 0) await driveLoans(deps, pending);
+  } catch (error) {
+    // the loans exist and their attempts are recorded: recovery finishes them; say what happened
+    for (const c of created) out[c.at] = { ok: false, error };
+  }
+  // a replay drives its loan too (idempotent), then waits briefly for whoever is sending it
+  if (replays.length > 0) {
+    try {
+      const settled = await settleOrWait(deps, [...new Set(replays.map((r) => r.loan.id))]);
+      for (const r of replays) if (out[r.at] === undefined) out[r.at] = { ok: true, value: { ok: true, loan: settled.get(r.loan.id) ?? r.loan, replay: true } };
+    } catch (error) {
+      for (const r of replays) if (out[r.at] === undefined) out[r.at] = { ok: false, error };
+    }
+  }
+  const answered = created.filter((c) => out[c.at] === undefined);
+  if (answered.length > 0) {
+    const [loans, orders] = await Promise.all([getLoans(deps.db, answered.map((c) => c.loanId)), ordersOfLoans(deps.db, answered.map((c) => c.loanId))]);
+    const byId = new Map(loans.map((l) => [l.id, l]));
+    for (const c of answered) out[c.at] = { ok: true, value: { ok: true, loan: byId.get(c.loanId)!, replay: false, orders: orders.get(c.loanId) ?? [] } };
+  }
+  for (const t of twins) {
+    const first = out[t.of]!;
+    out[t.at] = first.ok && first.value.ok ? { ok: true, value: { ...first.value, replay: true } } : first;
+  }
+  return out;
+}
+
+interface Decided {
+  answers: { at: number; settled: Settled<ApplyResult> }[];
+  replays: { at: number; loan: Loan }[];
+  /** a request id a second time in the group, same request: answered as a replay of the first */
+  twins: { at: number; of: number }[];
+  fresh: { p: Prepared; loan: NewLoan }[];
+}
+
+/** Under the customers' locks: replays, refusals and the loans to create, in arrival order. */
+async function decide(trx: Transaction<Database>, deps: DisburseDeps, prepared: readonly Prepared[], today: string): Promise<Decided> {
+  const d: Decided = { answers: [], replays: [], twins: [], fresh: [] };
+  const found = await lockCustomersById(trx, prepared.map((p) => p.input.customerId));
+  const existing = await loansByRequestIds(trx, prepared.map((p) => p.input.requestId));
+  const credit = await creditOfCustomers(trx, [...found], today);
+  const inGroup = new Map<string, { hash: string; at: number }>();
+  const taken = new Map<string, number>(); // principal granted to each customer within this group
+  const refuse = (p: Prepared, r: Refusal) => d.answers.push({ at: p.at, settled: { ok: true, value: r } });
+  for (const p of prepared) {
+    const { input } = p;
+    if (!found.has(input.customerId)) {
+      refuse(p, { ok: false, code: 'CUSTOMER_NOT_FOUND', message: `no customer ${input.customerId}` });
+      continue;
+    }
+    const before = existing.get(input.requestId);
+    if (before) {
+      const r = replayOf(before, p.hash, input.requestId);
+      if (r.ok) d.replays.push({ at: p.at, loan: r.loan });
+      else refuse(p, r);
+      continue;
+    }
+    const twin = inGroup.get(input.requestId);
+    if (twin) {
+      // the same request id twice in one group: the first stands, and this is its replay
+      if (twin.hash !== p.hash) refuse(p, { ok: false, code: 'REQUEST_ID_REUSED', message: `request id ${input.requestId} was used for another loan with a different request` });
+      else d.twins.push({ at: p.at, of: twin.at });
+      continue;
+    }
+    if (p.mode === 'legacy' && !deps.allowLegacyMode) {
+      refuse(p, { ok: false, code: 'LEGACY_MODE_DISABLED', message: 'legacy top-up-then-payout is only for migrating old loans and is disabled (LENDPAY_ALLOW_LEGACY_MODE)' });
+      continue;
+    }
+    const c = credit.get(input.customerId)!;
+    const check = checkApplication({ customerId: input.customerId, amount: input.amount, decision: c.decision, outstanding: (c.outstanding + (taken.get(input.customerId) ?? 0)) as Fen });
+    if (!check.ok) {
+      refuse(p, check);
+      continue;
+    }
+    const destinationId = input.destinationId ?? (input.rail === 'balance' ? c.primaryAccount : (c.cards[0] ?? null));
+    const owned = destinationId !== null && (input.rail === 'balance' ? c.accounts : c.cards).includes(destinationId);
+    if (!owned) {
+      refuse(p, { ok: false, code: 'DESTINATION_NOT_FOUND', message: `customer ${input.customerId} has no ${input.rail === 'balance' ? 'balance account' : 'bank card'} ${input.destinationId ?? ''}`.trim() });
+      continue;
+    }
+    taken.set(input.customerId, (taken.get(input.customerId) ?? 0) + input.amount);
+    inGroup.set(input.requestId, { hash: p.hash, at: p.at });
+    d.fresh.push({
+      p,
+      loan: {
+        customerId: input.customerId, requestId: input.requestId, requestHash: p.hash, principal: input.amount, rail: input.rail, destinationId: destinationId!,
+        mode: p.mode, decisionDate: c.decision!.businessDate, ruleSetHash: c.decision!.ruleSetHash, limit: c.decision!.limit,
+        product: input.product?.terms ?? null, disbursedOn: input.disbursedOn ?? today,
+      },
+    });
+  }
+  return d;
+}
+
+function replayOf(existing: Loan, hash: string, requestId: string): { ok: true; loan: Loan } | Refusal {
+  if (existing.requestHash !== hash) {
+    return { ok: false, code: 'REQUEST_ID_REUSED', message: `request id ${requestId} was used for loan ${existing.id} with a different request` };
+  }
+  return { ok: true, loan: existing };
+}
+
+function fundOrder(deps: Pick<DisburseDeps, 'lender'>, loan: Loan): NewOrder {
+  return {
+    idempotencyKey: `disburse:${loan.id}:fund`,
+    kind: loan.mode === 'legacy' ? 'topup' : 'collection',
+    purpose: loan.mode === 'legacy' ? 'disburse.topup' : 'disburse.fund',
+    loanId: loan.id, customerId: loan.customerId, amount: loan.principal,
+    sourceRef: `card:${deps.lender.cardId}`, destinationRef: `account:${deps.lender.accountId}`,
+  };
+}
+
+function payoutOrder(deps: Pick<DisburseDeps, 'lender'>, loan: Pick<Loan, 'id' | 'customerId' | 'principal' | 'rail' | 'destinationId'>, fundId: number): NewOrder {
+  return {
+    idempotencyKey: `disburse:${loan.id}:payout`,
+    kind: 'payout',
+    purpose: 'disburse.payout',
+    loanId: loan.id, customerId: loan.customerId, amount: loan.principal,
+    sourceRef: `account:${deps.lender.accountId}`,
+    destinationRef: `${loan.rail === 'card' ? 'card' : 'account'}:${loan.destinationId}`,
+    parentOrderId: fundId,
+  };
+}
+
+function postings(changed: readonly Changed[]): PostedLine[] {
+  return changed.filter((c) => c.result.status === 'succeeded').flatMap((c) => postingForSuccess(c.order).lines.map((line) => ({ orderId: c.order.id, line })));
+}
+
+/**
+ * The funding leg's outcomes: its journal lines, and for every loan whose funding
+ * succeeded its payout order with the attempt recorded, in the same transaction.
+ */
+function fundSettlement(deps: DisburseDeps, payouts: Begun[]): Settlement {
+  return {
+    async settle(trx, changed) {
+      const ok = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null);
+      if (ok.length > 0) {
+        const loans = new Map((await getLoans(trx, ok.map((c) => c.order.loanId!))).map((l) => [l.id, l]));
+        const wanted = ok.map((c) => loans.get(c.order.loanId!)).filter((l): l is Loan => l !== undefined && l.status === 'disbursing');
+        const fundOf = new Map(ok.map((c) => [c.order.loanId!, c.order.id]));
+        payouts.push(...(await insertSubmitted(trx, wanted.map((l) => payoutOrder(deps, l, fundOf.get(l.id)!)), deps.clock.now())));
+      }
+      return postings(changed);
+    },
+  };
+}
+
+/** The payout leg's outcomes: the journal, and the loans disbursed with when the money arrives. */
+function payoutSettlement(deps: DisburseDeps): Settlement {
+  return {
+    async settle(trx, changed) {
+      const done: { loanId: string; arrivesAt: Date }[] = [];
+      for (const c of changed) {
+        if (c.result.status !== 'succeeded' || !c.order.loanId) continue;
+        const arrival = arrivalOf(deps, c.order, deps.clock.now());
+        if (arrival) done.push({ loanId: c.order.loanId, arrivesAt: arrival });
+      }
+      await markDisbursed(trx, done, deps.clock.now());
+      return postings(changed);
+    },
+  };
+}
+
+/** When a payout accepted at `acceptedAt` arrives: a reissued payout may go to another rail than the loan asked for. */
+function arrivalOf(deps: Pick<DisburseDeps, 'calendar'>, payout: Order, acceptedAt: Date): Date | null {
+  const rail = payout.destinationRef.startsWith('card:') ? 'card' : 'balance';
+  try {
+    return payoutArrival(deps.calendar, acceptedAt, rail).arrivesAt;
+  } catch {
+    return null; // outside the calendar: the loan stays disbursing and driveLoans says why
   }
 }
 
-export function toResult(o: Sent | QueryResult): AttemptResult {
-  switch (o.status) {
-    case 'succeeded':
-      return { status: 'succeeded', platformRef: o.platformRef, arrivesAt: o.arrivesAt ?? null };
-    case 'failed':
-      return { status: 'failed', code: o.code, platformRef: o.platformRef };
-    case 'rejected':
-      return { status: 'failed', code: o.code, platformRef: null };
-    case 'unknown':
-      return { status: 'unknown', reason: o.reason };
-    case 'not_found':
-      return { status: 'unknown', reason: 'not found on the platform' };
-  }
+/** The settlement any disbursement order's outcome goes through (recovery, escalation). */
+export function disbursementSettlement(deps: DisburseDeps): Settlement {
+  return {
+    async settle(trx, changed) {
+      return postings(changed);
+    },
+  };
 }
 
-export interface RecoveryReport {
-  checked: number;
-  resolved: number;
-  resent: number;
-  stillUnknown: number;
+/** Loan by loan: what has to happen next. */
+type Next =
+  | { kind: 'done' }
+  | { kind: 'send'; order: Order }
+  | { kind: 'failed'; order: Order }
+  | { kind: 'create-payout'; loan: Loan; fund: Order }
+  | { kind: 'mark-disbursed'; loan: Loan; payout: Order }
+  | { kind: 'wait' };
+
+function nextStep(loan: Loan, orders: readonly Order[]): Next {
+  if (loan.status !== 'disbursing') return { kind: 'done' };
+  // the latest order of a leg: a voided one is replaced by its reissue (escalation level 3)
+  const fund = orders.findLast((o) => o.purpose === 'disburse.fund' || o.purpose === 'disburse.topup');
+  if (!fund) throw new LendpayError('NOT_FOUND', `loan ${loan.id} has no funding order`);
+  if (fund.status === 'created') return { kind: 'send', order: fund };
+  if (fund.status === 'failed' || fund.status === 'voided') return { kind: 'failed', order: fund };
+  if (fund.status !== 'succeeded') return { kind: 'wait' }; // in flight or unknown: recovery resolves it
+  const payout = orders.findLast((o) => o.purpose === 'disburse.payout');
+  if (!payout) return { kind: 'create-payout', loan, fund };
+  if (payout.status === 'created') return { kind: 'send', order: payout };
+  if (payout.status === 'failed' || payout.status === 'voided') return { kind: 'failed', order: payout };
+  if (payout.status !== 'succeeded') return { kind: 'wait' };
+  return { kind: 'mark-disbursed', loan, payout };
+}
+
+/**
+ * Moves disbursing loans as far as they can go now, many at a time: one read of their
+ * state per round, then each kind of step for all of them together. Safe to call from
+ * anywhere, any number of times: only one caller can begin an attempt on an order.
+ */
+export async function driveLoans(deps: DisburseDeps, loanIds: readonly string[]): Promise<Map<string, Loan>> {
+  let ids = [...new Set(loanIds)];
+  for (let round = 0; round < 16 && ids.length > 0; round++) {
+    const [loans, orders] = await Promise.all([getLoans(deps.db, ids), ordersOfLoans(deps.db, ids)]);
+    const send: number[] = [];
+    const createPayouts: { loan: Loan; fund: Order }[] = [];
+    const mark: { loan: Loan; payout: Order }[] = [];
+    const failed: { loan: Loan; order: Order }[] = [];
+    for (const loan of loans) {
+      const n = nextStep(loan, orders.get(loan.id) ?? []);
+      if (n.kind === 'send') send.push(n.order.id);
+      else if (n.kind === 'create-payout') createPayouts.push(n);
+      else if (n.kind === 'mark-disbursed') mark.push(n);
+      else if (n.kind === 'failed') failed.push({ loan, order: n.order });
+    }
+    const moved = new Set<string>();
+    if (createPayouts.length > 0) {
+      await insertOrders(deps.db, createPayouts.map((x) => payoutOrder(deps, x.loan, x.fund.id)), deps.clock.now());
+      for (const x of createPayouts) moved.add(x.loan.id);
+    }
+    if (send.length > 0) {
+      const begun = await deps.db.transaction().execute((trx) => beginAttempts(trx, send, deps.clock.now()));
+      await sendBegun(deps, begun, disbursementSettlement(deps));
+      for (const b of begun) moved.add(b.order.loanId!);
+    }
+    if (mark.length > 0) {
+      const accepted = await succeededAttempts(deps.db, mark.map((m) => m.payout.id));
+      const done: { loanId: string; arrivesAt: Date }[] = [];
+      for (const m of mark) {
+        const rail = m.payout.destinationRef.startsWith('card:') ? 'card' : 'balance';
+        // outside the calendar this throws, naming the date: the loan waits for the calendar
+        const at = accepted.get(m.payout.id)?.resolvedAt ?? deps.clock.now();
+        done.push({ loanId: m.loan.id, arrivesAt: payoutArrival(deps.calendar, at, rail).arrivesAt });
+      }
+      await markDisbursed(deps.db, done, deps.clock.now());
+    }
+    const failing: string[] = [];
+    for (const f of failed) {
+      const next = f.order.status === 'failed' && deps.escalation ? await deps.escalation.onFailed(f.order) : 'final';
+      if (next === 'retry') moved.add(f.loan.id);
+      else if (next === 'final') failing.push(f.loan.id);
+    }
+    await markFailed(deps.db, failing, deps.clock.now());
+    ids = ids.filter((id) => moved.has(id));
+  }
+  return new Map((await getLoans(deps.db, loanIds)).map((l) => [l.id, l]));
+}
+
+/** One loan: driveLoans of one. */
+export async function driveLoan(deps: DisburseDeps, loanId: string): Promise<Loan> {
+  const loan = (await driveLoans(deps, [loanId])).get(loanId);
+  if (!loan) throw new LendpayError('NOT_FOUND', `no loan ${loanId}`);
+  return loan;
+}
+
+/** A replay drives its loans too (idempotent), then waits briefly for whoever is sending them. */
+async function settleOrWait(deps: DisburseDeps, loanIds: readonly string[]): Promise<Map<string, Loan>> {
+  let loans = await driveLoans(deps, loanIds);
+  for (let i = 0; i < 50 && [...loans.values()].some((l) => l.status === 'disbursing'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    loans = new Map((await getLoans(deps.db, loanIds)).map((l) => [l.id, l]));
+  }
+  return loans;
+}
+
+export interface RecoveryReport extends RecoveryCounts {
   loansDriven: number;
 }
 
 /**
- * Resolves attempts whose outcome lendpay does not know: queries the platform by
- * request id. A request the platform never received is sent again under the SAME
- * request id, so that even a late delivery of the first one cannot apply twice.
+ * Resolves disbursement attempts whose outcome lendpay does not know by querying the
+ * platform (a request it never received is sent again under the SAME id), then moves
+ * their loans on.
  */
 export async function recoverOpenAttempts(deps: DisburseDeps, opts: { olderThanMs: number }): Promise<RecoveryReport> {
   const before = new Date(deps.clock.now().getTime() - opts.olderThanMs);
   const open = await openAttempts(deps.db, before, 'disbursement');
-  const report: RecoveryReport = { checked: open.length, resolved: 0, resent: 0, stillUnknown: 0, loansDriven: 0 };
-  const loans = new Set<string>();
-  for (let i = 0; i < open.length; i += 100) {
-    const slice = open.slice(i, i + 100);
-    const results = await deps.channel.queryMany(slice.map((a) => a.requestId));
-    for (let j = 0; j < slice.length; j++) {
-      const a = slice[j]!;
-      let r: Sent | QueryResult = results[j]!;
-      await noteQueried(deps.db, a.orderId, a.attemptNo);
-      if (r.status === 'not_found') {
-        r = await callChannel(deps.channel, a.order, a.requestId);
-        report.resent++;
-      }
-      const result = toResult(r);
-      if (result.status === 'unknown') report.stillUnknown++;
-      else report.resolved++;
-      await recordOutcome(deps.db, a.orderId, a.attemptNo, result, orderPosting, deps.clock.now());
-      if (a.order.loanId) loans.add(a.order.loanId);
-    }
-  }
-  for (const loanId of loans) {
-    await driveLoan(deps, loanId);
-    report.loansDriven++;
-  }
-  return report;
+  const { counts } = await recoverAttempts(deps, open.map((a) => ({ order: a.order, attemptNo: a.attemptNo, requestId: a.requestId })), disbursementSettlement(deps));
+  const loans = [...new Set(open.map((a) => a.order.loanId).filter((x): x is string => x !== null))];
+  await driveLoans(deps, loans);
+  return { ...counts, loansDriven: loans.length };
+}
+
+/** One attempt's outcome recorded through the disbursement settlement (escalation). */
+export async function recordDisbursementOutcome(deps: DisburseDeps, outcome: Parameters<typeof recordOutcomes>[1][number]): Promise<void> {
+  await recordOutcomes(deps, [outcome], disbursementSettlement(deps));
 }

@@ -7,17 +7,20 @@
 import { DateTime } from 'luxon';
 import type { PaymentChannel, QueryResult, ResendRequest } from '../channel/types.ts';
 import {
-  attemptsOf, beginAttempt, getOrder, recordOutcome, type Order,
+  attemptsOf, getOrder, type Order,
 } from '../../db/orders.repository.ts';
 import { getLoan, setLoanStatus } from '../../db/loans.repository.ts';
-import { applyCollectionOutcomes, type DebitResult } from '../../db/collection.repository.ts';
 import {
   claimEscalation, createdAfterResend, dueScheduledEscalations, dueUnknownAttempts, failedOrdersToEscalate, finishEscalation, insertEscalation, instrumentsOf,
   changeStep, latestEscalation, levelCounts, openEscalationOf, raiseAlert, recordOperatorAction, recordQuery, reopenForChannelResend, reopenForSystemResend, resolveAlerts, voidAndReissue,
   type Escalation, type Reissue,
 } from '../../db/escalation.repository.ts';
-import { callChannel, driveLoan, orderPosting, toResult, type DisburseDeps } from '../disbursement/disburse.ts';
-import { outcomeContext, settleHolds, type CollectionDeps } from '../collection/service.ts';
+import { disbursementSettlement, driveLoan, type DisburseDeps } from '../disbursement/disburse.ts';
+import { settleHolds, type CollectionDeps } from '../collection/service.ts';
+import { collectionSettlement } from '../collection/outcomes.ts';
+import { recordOutcomes, sendOrders } from '../orders/protocol.ts';
+import { toResult, type Sent } from '../orders/requests.ts';
+import { sendOne } from '../orders/send.ts';
 import { isWorkingDay } from '../calendar/calendar.ts';
 import { businessDateAt, ZONE } from '../dates.ts';
 import { compileEscalationRules, type EscalationEvaluator } from './evaluate.ts';
@@ -100,7 +103,7 @@ export async function resolveUnknowns(deps: EscalationDeps, opts: { orderIds?: r
       let answer = q === null ? 'query_failed' : q.status;
       let resent = false;
       if (q?.status === 'not_found') {
-        const again = await callChannel(channel, a.order, a.requestId);
+        const again = await sendOne(channel, a.order, a.requestId);
         resent = true;
         report.resent++;
         answer = `not_found; resent under the same id: ${again.status}`;
@@ -141,17 +144,15 @@ type Answer = QueryResult | { requestId: string; status: 'unknown'; reason: stri
 /** Records one attempt's outcome through its family's path (journal, allocation, holds). */
 async function recordAttemptOutcome(deps: EscalationDeps, order: Order, attemptNo: number, r: Answer): Promise<void> {
   const d = deps.disburse;
+  const outcome = { orderId: order.id, attemptNo, result: toResult(r as Sent) };
   if (familyOf(order) === 'disbursement') {
-    await recordOutcome(d.db, order.id, attemptNo, toResult(r as never), orderPosting, d.clock.now());
+    await recordOutcomes(d, [outcome], disbursementSettlement(d));
     return;
   }
   const c = deps.collection;
   if (!c) return;
-  const res: DebitResult = r.status === 'succeeded' ? { orderId: order.id, attemptNo, status: 'succeeded', platformRef: r.platformRef }
-    : r.status === 'failed' ? { orderId: order.id, attemptNo, status: 'failed', code: (r as { code: string }).code, platformRef: (r as { platformRef: string | null }).platformRef || null }
-    : { orderId: order.id, attemptNo, status: 'unknown', reason: r.status === 'unknown' ? r.reason : 'not found' };
-  await applyCollectionOutcomes(c.db, [res], outcomeContext(c, 'oldest_first_interest_first'));
-  if (res.status !== 'unknown' && order.customerId) await settleHolds(c, [order.customerId], null);
+  await recordOutcomes(c, [outcome], collectionSettlement({ templates: c.notifications, now: () => c.clock.now() }));
+  if (outcome.result.status !== 'unknown' && order.customerId) await settleHolds(c, [order.customerId], null);
 }
 
 // ---- deciding ----
@@ -322,15 +323,13 @@ async function stale(deps: EscalationDeps, e: Escalation, order: Order): Promise
   return { done: false, message: `order ${order.id} is ${order.status}: nothing to do` };
 }
 
-type Sent = Awaited<ReturnType<typeof callChannel>>;
-
 function toAnswer(s: Sent): Answer {
   if (s.status === 'rejected') return { requestId: s.requestId, status: 'failed', code: s.code, platformRef: '' } as Answer;
   return s as Answer;
 }
 
 async function platformResend(channel: PaymentChannel, o: Order, requestId: string): Promise<Sent> {
-  if (!channel.resend) return callChannel(channel, o, requestId);
+  if (!channel.resend) return sendOne(channel, o, requestId);
   const id = (r: string) => r.replace(/^(card|account):/, '');
   let req: ResendRequest;
   if (o.kind === 'payout') {
@@ -359,11 +358,12 @@ export async function sendCreated(deps: EscalationDeps, order: Order): Promise<s
     }
     return 'no loan';
   }
-  const begun = await beginAttempt(d.db, order.id, d.clock.now());
-  if (!begun.attempt) return `order ${begun.order.status}`;
-  const sent = await callChannel(d.channel, begun.order, begun.attempt.requestId);
-  await recordAttemptOutcome(deps, begun.order, begun.attempt.attemptNo, toAnswer(sent));
-  return sent.status;
+  const c = deps.collection!;
+  const changed = await sendOrders(c, [order.id], collectionSettlement({ templates: c.notifications, now: () => c.clock.now() }));
+  if (changed.length === 0) return `order ${(await getOrder(d.db, order.id))?.status ?? 'gone'}`;
+  const r = changed[0]!.result;
+  if (r.status !== 'unknown' && order.customerId) await settleHolds(c, [order.customerId], null);
+  return r.status;
 }
 
 // ---- the hook driveLoan calls on a failed order, and one tick of the ladder job ----

@@ -74,6 +74,22 @@ export function postingForSuccess(order: { purpose: string; amount: Fen; custome
   }
 }
 
+/**
+ * Money collected for a loan (a debit of the borrower's balance account, a card
+ * repayment): into the lender's platform balance, out of what the loan owes —
+ * principal, interest, and anything beyond what was owed as an overpayment.
+ * Every line carries the loan and the customer, so a loan's ledger reads from its lines.
+ */
+export function postingForCollection(c: { amount: Fen; principal: Fen; interest: Fen; overpayment: Fen; kind: 'loan' | 'recovery'; customerId: string; loanId: string }): PostingLine[] {
+  const refs = { customerId: c.customerId, loanId: c.loanId };
+  const lines: PostingLine[] = [{ account: ACCOUNTS.platformBalance, debit: c.amount, credit: ZERO, ...refs }];
+  if (c.principal > 0) lines.push({ account: c.kind === 'recovery' ? ACCOUNTS.recoveryReceivable : ACCOUNTS.loansReceivable, debit: ZERO, credit: c.principal, ...refs });
+  if (c.interest > 0) lines.push({ account: ACCOUNTS.interestIncome, debit: ZERO, credit: c.interest, ...refs });
+  if (c.overpayment > 0) lines.push({ account: ACCOUNTS.borrowerOverpayment, debit: ZERO, credit: c.overpayment, ...refs });
+  assertBalanced(lines);
+  return lines;
+}
+
 export function assertBalanced(lines: readonly PostingLine[]): void {
   let d = 0, c = 0;
   for (const l of lines) {

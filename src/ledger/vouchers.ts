@@ -3,9 +3,12 @@
 // repository stores what is built, so that a date re-exported reads the same vouchers
 // and numbers back, and entries reaching the date later get new vouchers after them.
 //
-// Grouping `type`: one voucher per business event type among the entries, lines
-// summed per ledger account and side. Grouping `entry`: one voucher per journal
-// entry, each line with its customer and loan as auxiliary items (辅助核算).
+// What a voucher books is a posting: the lines one order posted (a journal entry of
+// a batch carries the lines of many orders, each order's balanced), or a journal
+// entry of its own with no order (a recovery receivable, a penalty accrual).
+// Grouping `type`: one voucher per business event type among the postings, lines
+// summed per ledger account and side. Grouping `entry`: one voucher per posting,
+// each line with its customer and loan as auxiliary items (辅助核算).
 import { LendpayError } from '../errors.ts';
 import { formatYuan, type Fen } from '../money.ts';
 import type { Subject } from './accounts.ts';
@@ -35,6 +38,8 @@ export type EventType = keyof typeof EVENT_TYPES;
 const EVENT_ORDER = Object.keys(EVENT_TYPES) as EventType[];
 
 export interface JournalLine {
+  /** its place in its journal entry */
+  readonly lineNo: number;
   readonly account: string;
   readonly debit: Fen;
   readonly credit: Fen;
@@ -42,9 +47,11 @@ export interface JournalLine {
   readonly loanId: string | null;
 }
 
-export interface JournalEntry {
-  readonly id: number;
-  /** the posting's kind ('succeeded' for an order's outcome, 'recovery', 'penalty', ...) */
+/** One order's lines in a journal entry, or an entry with no order: balanced either way. */
+export interface JournalPosting {
+  readonly entryId: number;
+  readonly orderId: number | null;
+  /** its journal entry's kind ('succeeded', 'batch' for an order's outcome; 'recovery', 'penalty', ... for an entry of its own) */
   readonly kind: string;
   /** the order it records, when it records one */
   readonly orderPurpose: string | null;
@@ -52,8 +59,14 @@ export interface JournalEntry {
   readonly lines: readonly JournalLine[];
 }
 
-/** Which business event an entry records: by the purpose of its order, or by its kind when it has none. */
-export function eventOf(e: Pick<JournalEntry, 'kind' | 'orderPurpose' | 'orderKey'>): EventType {
+/** A journal line booked by a voucher. */
+export interface LineRef {
+  readonly entryId: number;
+  readonly lineNo: number;
+}
+
+/** Which business event a posting records: by the purpose of its order, or by its entry's kind when it has none. */
+export function eventOf(e: Pick<JournalPosting, 'kind' | 'orderPurpose' | 'orderKey'>): EventType {
   switch (e.orderPurpose) {
     case 'disburse.fund':
     case 'disburse.topup':
@@ -112,8 +125,8 @@ export interface Voucher {
 }
 
 export interface NewVoucher extends Voucher {
-  /** the journal entries it books */
-  readonly entryIds: readonly number[];
+  /** the journal lines it books */
+  readonly booked: readonly LineRef[];
 }
 
 /** 记-0001 */
@@ -154,10 +167,13 @@ function byAccountAndSide(lines: readonly JournalLine[], subjects: ReadonlyMap<s
     .map((e) => ({ account: e.account, subjectCode: e.s.code, subjectName: e.s.name, debit: e.debit as Fen, credit: e.credit as Fen, customerId: null, loanId: null }));
 }
 
+const refs = (p: JournalPosting): LineRef[] => p.lines.map((l) => ({ entryId: p.entryId, lineNo: l.lineNo }));
+const byRef = (a: LineRef, b: LineRef): number => a.entryId - b.entryId || a.lineNo - b.lineNo;
+
 /**
- * Numbered vouchers for journal entries of `date` that have none yet, from `next`
- * on. Type grouping: one per event type present, in EVENT_TYPES order; entry
- * grouping: one per entry, in entry id order. Every voucher balances (checked).
+ * Numbered vouchers for postings of `date` that have none yet, from `next` on. Type
+ * grouping: one per event type present, in EVENT_TYPES order; entry grouping: one
+ * per posting, in journal order. Every voucher balances (checked).
  */
 export function buildVouchers(o: {
   date: string;
@@ -165,13 +181,13 @@ export function buildVouchers(o: {
   word: string;
   subjects: ReadonlyMap<string, Subject>;
   next: number;
-  entries: readonly JournalEntry[];
+  postings: readonly JournalPosting[];
 }): NewVoucher[] {
   const out: NewVoucher[] = [];
   let n = o.next;
   if (o.grouping === 'type') {
-    const byType = new Map<EventType, JournalEntry[]>();
-    for (const e of o.entries) {
+    const byType = new Map<EventType, JournalPosting[]>();
+    for (const e of o.postings) {
       const t = eventOf(e);
       const list = byType.get(t) ?? [];
       list.push(e);
@@ -186,11 +202,12 @@ export function buildVouchers(o: {
         summary: `${o.date} ${EVENT_TYPES[t]}${other} ${list.length}笔`,
         customerId: null, loanId: null,
         lines: byAccountAndSide(list.flatMap((e) => e.lines), o.subjects),
-        entryIds: list.map((e) => e.id).sort((a, b) => a - b),
+        booked: list.flatMap(refs).sort(byRef),
       });
     }
   } else {
-    for (const e of [...o.entries].sort((a, b) => a.id - b.id)) {
+    const first = (p: JournalPosting): LineRef => refs(p).sort(byRef)[0] ?? { entryId: p.entryId, lineNo: 0 };
+    for (const e of [...o.postings].sort((a, b) => byRef(first(a), first(b)))) {
       const t = eventOf(e);
       const customerId = e.lines.find((l) => l.customerId !== null)?.customerId ?? null;
       const loanId = e.lines.find((l) => l.loanId !== null)?.loanId ?? null;
@@ -203,7 +220,7 @@ export function buildVouchers(o: {
           const s = subjectOf(o.subjects, l.account);
           return { account: l.account, subjectCode: s.code, subjectName: s.name, debit: l.debit, credit: l.credit, customerId: l.customerId, loanId: l.loanId };
         }),
-        entryIds: [e.id],
+        booked: refs(e).sort(byRef),
       });
     }
   }

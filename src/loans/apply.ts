@@ -3,7 +3,7 @@
 // are resolved first (pure, src/loans/products.ts); a refusal writes nothing. The
 // schedule and the product's terms then go to applyForLoan, which checks the customer
 // under its lock, records the loan and disburses it.
-import { applyForLoan, type ApplyInput, type ApplyOutcome, type DisburseDeps } from '../disbursement/disburse.ts';
+import { applyForLoan, type ApplyInput, type ApplyResult, type DisburseDeps } from '../disbursement/disburse.ts';
 import { businessDateAt } from '../dates.ts';
 import { resolveLoanRequest, type ProductProblem, type ProductRefusalCode, type ProductRules, type Rail } from './products.ts';
 
@@ -24,7 +24,7 @@ export interface ProductApplication {
 
 export type ProductRefusal = { ok: false; code: ProductRefusalCode; message: string; problems: ProductProblem[] };
 
-export async function applyForProduct(deps: DisburseDeps, products: ProductRules | null, a: ProductApplication): Promise<ApplyOutcome | ProductRefusal> {
+export async function applyForProduct(deps: DisburseDeps, products: ProductRules | null, a: ProductApplication): Promise<ApplyResult | ProductRefusal> {
   const base = {
     customerId: a.customerId, amount: a.amount, rail: a.rail, requestId: a.requestId,
     ...(a.destinationId !== undefined ? { destinationId: a.destinationId } : {}), ...(a.mode ? { mode: a.mode } : {}),

@@ -13,6 +13,19 @@ export interface NotificationParams {
   readonly at: Date;
   readonly amount: Fen;
   readonly loanId: string;
+  /** the bank of a card (its code as imported, e.g. "CMB"); shown by its name */
+  readonly bank?: string | null;
+}
+
+/** Names of the banks a card may be issued by, as a customer reads them in an SMS. */
+const BANK_NAMES: Readonly<Record<string, string>> = {
+  ICBC: '工商银行', CCB: '建设银行', ABC: '农业银行', BOC: '中国银行', BOCOM: '交通银行', PSBC: '邮储银行', CMB: '招商银行',
+  CITIC: '中信银行', CEB: '光大银行', CMBC: '民生银行', PAB: '平安银行', SPDB: '浦发银行', CIB: '兴业银行', HXB: '华夏银行', GDB: '广发银行',
+};
+
+export function bankName(code: string | null | undefined): string {
+  if (!code) return '';
+  return BANK_NAMES[code.toUpperCase()] ?? code;
 }
 
 export function placeholderValues(params: NotificationParams): Record<Placeholder, string> {
@@ -24,10 +37,13 @@ export function placeholderValues(params: NotificationParams): Record<Placeholde
     year: String(t.year),
     month: String(t.month),
     day: String(t.day),
+    MM: t.toFormat('MM'),
+    DD: t.toFormat('dd'),
     hh: t.toFormat('HH'),
     mm: t.toFormat('mm'),
     amount: formatYuanGrouped(params.amount),
     loanId: params.loanId,
+    bank: bankName(params.bank),
   };
 }
 

@@ -9,7 +9,7 @@ export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const REQUIRED_KINDS: readonly NotificationKind[] = ['debit', 'hold'];
 
 /** Every placeholder any template may use; all are derived from NotificationParams. */
-export const PLACEHOLDERS = ['last4', 'year', 'month', 'day', 'hh', 'mm', 'amount', 'loanId'] as const;
+export const PLACEHOLDERS = ['last4', 'year', 'month', 'day', 'MM', 'DD', 'hh', 'mm', 'amount', 'loanId', 'bank'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** A template split once at load: literal text and placeholders, alternating. */

@@ -42,7 +42,7 @@ const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** One CLI context per size (its database pool, pg-boss and the in-process sandbox), closed at the end. */
-function cli(ctx: StageContext): Context {
+export function benchCli(ctx: StageContext): Context {
   let c = ctx.state.get('cli') as Context | undefined;
   if (!c) {
     const made = createContext({ ...process.env, DATABASE_URL: ctx.database.url, LENDPAY_LOG_LEVEL: 'warn' });
@@ -95,7 +95,7 @@ export const COLLECTION_STAGES: Stage[] = [
     name: 'loans',
     byDefault: true,
     async run(ctx) {
-      const c = cli(ctx);
+      const c = benchCli(ctx);
       const { db } = ctx.database;
       const platform = await c.platform();
       const lender = { accountId: c.config.lenderAccountId, cardId: c.config.lenderCardId };
@@ -236,7 +236,7 @@ export const COLLECTION_STAGES: Stage[] = [
     name: 'disburse',
     byDefault: true,
     async run(ctx) {
-      const c = cli(ctx);
+      const c = benchCli(ctx);
       const { db } = ctx.database;
       const platform = await c.platform();
       const inFlight = 100;
@@ -327,7 +327,7 @@ export const COLLECTION_STAGES: Stage[] = [
     name: 'reprocess',
     byDefault: true,
     async run(ctx) {
-      const c = cli(ctx);
+      const c = benchCli(ctx);
       const { db } = ctx.database;
       const n = 200;
       const orders = await db.selectFrom('orders').select('id').where('status', '=', 'succeeded').orderBy('id', 'desc').limit(n).execute();
@@ -368,7 +368,7 @@ export const COLLECTION_STAGES: Stage[] = [
     name: 'post-settlement',
     byDefault: true,
     async run(ctx) {
-      const c = cli(ctx);
+      const c = benchCli(ctx);
       collectionPhases.clear();
       const t0 = performance.now();
       const res = await runPostSettlement(c, ctx.date as BusinessDate, { work: true, progress: false });
@@ -388,7 +388,7 @@ export const COLLECTION_STAGES: Stage[] = [
     name: 'hold-monitor',
     byDefault: true,
     async run(ctx) {
-      const c = cli(ctx);
+      const c = benchCli(ctx);
       const { db } = ctx.database;
       const platform = await c.platform();
       // money arrives for every third borrower on hold (not timed)
@@ -416,7 +416,7 @@ export const COLLECTION_STAGES: Stage[] = [
     // chunk's borrowers processed again as if each chunk job had been lost after its
     // work and delivered again: plans are found recorded, nothing is sent, nothing changes.
     async run(ctx) {
-      const c = cli(ctx);
+      const c = benchCli(ctx);
       const { db } = ctx.database;
       const before = await collectionChecksum(db);
       let t0 = performance.now();

@@ -17,6 +17,7 @@ import type { BusinessDate } from '../../src/dates.ts';
 import { monthsBefore } from '../../src/dates.ts';
 import { predicateLimit } from './predicate.ts';
 import { COLLECTION_STAGES } from './collection.ts';
+import { DISBURSE_API_STAGE } from './disburse-api.ts';
 
 export interface StageRow {
   stage: string;
@@ -211,7 +212,9 @@ export const STAGES: Stage[] = [
     },
   },
   // disbursement and collection: loans, disburse, post-settlement, hold-monitor, collection-replay, collection-limits
-  ...COLLECTION_STAGES,
+  ...COLLECTION_STAGES.slice(0, 2),
+  DISBURSE_API_STAGE,
+  ...COLLECTION_STAGES.slice(2),
 ];
 
 /** Sends every chunk of the run to the queue again and works them until the queue is empty. */

@@ -11,6 +11,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createContext, type Context } from '../../src/cli/context.ts';
 import { runDemo } from '../../src/cli/demo.ts';
 import { businessDateAt, systemClock } from '../../src/dates.ts';
+import { addDays } from '../../src/loans/schedule.ts';
 
 let t: TestDatabase;
 let ctx: Context;
@@ -32,10 +33,15 @@ test('the demo sells several products and exports its day\'s vouchers, once', as
   const byProduct = await sql<{ product_id: string; n: number }>`select product_id, count(*)::int8 as n from loans where status = 'disbursed' group by product_id order by product_id`.execute(t.db);
   assert.ok(byProduct.rows.length >= 3, JSON.stringify(byProduct.rows));
   assert.ok(byProduct.rows.every((r) => r.product_id !== null));
-  const exported = lines.find((l) => l.startsWith(`vouchers of ${today}:`));
-  assert.ok(exported, lines.join('\n'));
-  assert.match(exported!, /记-0001 放款资金划拨/);
-  const unbooked = await sql<{ n: number }>`select count(*)::int8 as n from journal_entries e where not exists (select 1 from voucher_entries v where v.entry_id = e.id)`.execute(t.db);
+  // the loans were disbursed ten days ago (by the demo's clock), collected today: a day of vouchers each
+  const lent = lines.find((l) => l.startsWith(`vouchers of ${addDays(today, -10)}:`));
+  assert.ok(lent, lines.join('\n'));
+  assert.match(lent!, /记-0001 放款资金划拨（资金卡→平台账户） \d+笔; 记-0002 贷款发放 \d+笔/, lines.join("\n"));
+  assert.match(lines.find((l) => l.startsWith(`vouchers of ${today}:`)) ?? '', /记-0001 贷款回收/);
+  const unbooked = await sql<{ n: number }>`
+    select count(*)::int8 as n from journal_lines l
+    where not exists (select 1 from voucher_postings v where v.grouping = 'type' and v.entry_id = l.entry_id and v.line_no = l.line_no)
+  `.execute(t.db);
   assert.is(unbooked.rows[0]!.n, 0);
   const csv = fs.readFileSync(/CSV for the finance package: (.*)$/.exec(lines.find((l) => l.includes('CSV for the finance package'))!)![1]!, 'utf8');
   assert.ok(csv.startsWith('\uFEFF凭证日期,凭证字,凭证号'));

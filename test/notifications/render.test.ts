@@ -38,7 +38,7 @@ test('unknown placeholders, kinds and unbalanced braces are refused at load with
   delete bad.templates.hold;
   const res = parseNotificationTemplates(bad, 'rules/notifications.json');
   assert.equal(res.errors, [
-    'rules/notifications.json: $.templates.debit.text: unknown placeholder "{amout}" (known: {last4}, {year}, {month}, {day}, {hh}, {mm}, {amount}, {loanId})',
+    'rules/notifications.json: $.templates.debit.text: unknown placeholder "{amout}" (known: {last4}, {year}, {month}, {day}, {MM}, {DD}, {hh}, {mm}, {amount}, {loanId}, {bank})',
     'rules/notifications.json: $.templates.debit.text: unbalanced "{" or "}" in "元{"',
     'rules/notifications.json: $.templates.sms: unknown notification kind "sms" (known: debit, hold, hold_cleared, card_repayment)',
     'rules/notifications.json: $.templates.hold: missing: lendpay sends this message',

@@ -70,7 +70,8 @@ export function loanRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (res.code === 'REQUEST_ID_REUSED') throw new ApiProblem(409, res.code, res.message);
       throw new ApiProblem(422, res.code, res.message);
     }
-    const orders = await ordersOfLoan(deps.db, res.loan.id);
+    // the group hands back the orders it made; a replay reads them as they stand now
+    const orders = res.orders ?? (await ordersOfLoan(deps.db, res.loan.id));
     const installments = await installmentsOf(deps.db, res.loan.id);
     return reply.code(res.replay ? 200 : 201).send({
       loan: { ...loanView(res.loan), ...loanScheduleView(res.loan, installments, businessDateAt(deps.clock.now())) },

@@ -2,7 +2,9 @@
 // scrape (one grouped query each), so every worker reports the same shared truth
 // and nothing is lost when a worker restarts.
 import type { FastifyInstance } from 'fastify';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { statementsSent } from '../../../db/connection.ts';
+import { groupOf } from '../../disbursement/disburse.ts';
 import type { ApiDeps } from '../server.ts';
 import {
   attemptsByOutcome, batchRunCounts, countStuckOrders, openHoldTotals, ordersByKindAndState, recentBatchRuns,
@@ -11,6 +13,10 @@ import { openAlertCounts } from '../../../db/alerts.repository.ts';
 import { operatorQueue } from '../../../db/escalation.repository.ts';
 
 export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  let disburseUsed = false;
+  app.addHook('onRequest', async (req) => {
+    if (req.method === 'POST' && req.url.startsWith('/loans')) disburseUsed = true;
+  });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'lendpay_process_' });
   const g = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
@@ -27,6 +33,22 @@ export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const heldAmount = g('lendpay_holds_open_amount_fen', 'amount on open holds (fen)');
   const queue = g('lendpay_operator_queue_size', 'orders waiting for an operator (escalation)');
   const alertsOpen = g('lendpay_alerts_open', 'open alerts by rule (or kind) and severity', ['rule', 'severity']);
+
+  // this process's own work: what the benchmark divides by the loans it made
+  new Counter({ name: 'lendpay_db_statements_total', help: 'SQL statements this process has sent to lendpay\'s database', registers: [registry], collect() {
+    this.reset();
+    this.inc(statementsSent());
+  } });
+  // the group commit queue exists once this process has taken an application
+  const group = async () => (disburseUsed ? groupOf(await deps.disburseDeps().catch(() => null as never)) : undefined);
+  new Counter({ name: 'lendpay_disburse_groups_total', help: 'loan application groups this process has run (group commit)', registers: [registry], async collect() {
+    this.reset();
+    this.inc((await group())?.stats.groups ?? 0);
+  } });
+  new Counter({ name: 'lendpay_disburse_group_items_total', help: 'loan applications in those groups', registers: [registry], async collect() {
+    this.reset();
+    this.inc((await group())?.stats.items ?? 0);
+  } });
 
   async function refresh(): Promise<void> {
     const now = deps.clock.now();
