@@ -17,7 +17,8 @@ export interface Loan {
   rail: 'balance' | 'card';
   destinationId: string;
   mode: 'compliant' | 'legacy';
-  status: 'disbursing' | 'disbursed' | 'failed';
+  /** closed: nothing more is owed */
+  status: 'disbursing' | 'disbursed' | 'failed' | 'closed';
   decisionDate: string;
   ruleSetHash: string;
   limit: Fen;
@@ -105,7 +106,7 @@ export async function creditOfCustomers(trx: Transaction<Database>, customerIds:
   const ids = [...new Set(customerIds)];
   const facts = await sql<{ id: string; business_date: string | null; eligible: boolean | null; limit_fen: number | null; reasons: string[] | null; rule_set_hash: string | null; outstanding: number }>`
     select c.id, d.business_date::text as business_date, d.eligible, d.limit_fen, d.reasons, d.rule_set_hash,
-      coalesce((select sum(l.principal_fen) from loans l where l.customer_id = c.id and l.status <> 'failed'), 0)::int8 as outstanding
+      coalesce((select sum(l.principal_fen) from loans l where l.customer_id = c.id and l.status not in ('failed', 'closed')), 0)::int8 as outstanding
     from unnest(${ids}::text[]) as c(id)
     left join lateral (
       select business_date, eligible, limit_fen, reasons, rule_set_hash from eligibility_decisions e
@@ -206,7 +207,7 @@ export async function applicationFacts(trx: Transaction<Database>, customerId: s
     .selectFrom('loans')
     .select(sql<number>`coalesce(sum(principal_fen), 0)::int8`.as('n'))
     .where('customer_id', '=', customerId)
-    .where('status', '<>', 'failed')
+    .where('status', 'not in', ['failed', 'closed'])
     .executeTakeFirstOrThrow();
   return {
     customerId,
@@ -265,17 +266,64 @@ export interface InstallmentRow {
   dueDate: string;
   principal: Fen;
   interest: Fen;
+  penalty: Fen;
   paidPrincipal: Fen;
   paidInterest: Fen;
+  paidPenalty: Fen;
 }
 
 /** A loan's installments, in order, with what has been paid of each. */
 export async function installmentsOf(db: Q, loanId: string): Promise<InstallmentRow[]> {
   const rows = await db.selectFrom('installments')
-    .select(['no', 'due_date', 'principal_fen', 'interest_fen', 'paid_principal_fen', 'paid_interest_fen'])
+    .select(['no', 'due_date', 'principal_fen', 'interest_fen', 'penalty_fen', 'paid_principal_fen', 'paid_interest_fen', 'paid_penalty_fen'])
     .where('loan_id', '=', loanId).orderBy('no').execute();
   return rows.map((r) => ({
-    no: r.no, dueDate: r.due_date, principal: r.principal_fen as Fen, interest: r.interest_fen as Fen,
-    paidPrincipal: r.paid_principal_fen as Fen, paidInterest: r.paid_interest_fen as Fen,
+    no: r.no, dueDate: r.due_date, principal: r.principal_fen as Fen, interest: r.interest_fen as Fen, penalty: r.penalty_fen as Fen,
+    paidPrincipal: r.paid_principal_fen as Fen, paidInterest: r.paid_interest_fen as Fen, paidPenalty: r.paid_penalty_fen as Fen,
+  }));
+}
+
+/** Loans that owe nothing more are closed (with when); returns those closed now. */
+export async function closePaidLoans(trx: Q, loanIds: readonly string[], now: Date): Promise<string[]> {
+  if (loanIds.length === 0) return [];
+  const r = await sql<{ id: string }>`
+    update loans l set status = 'closed', closed_at = ${now}, updated_at = ${now}
+    where l.id = any(${[...loanIds]}::text[]) and l.status = 'disbursed'
+      and not exists (select 1 from installments i where i.loan_id = l.id
+        and (i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen or i.paid_penalty_fen < i.penalty_fen))
+    returning l.id
+  `.execute(trx);
+  return r.rows.map((x) => x.id);
+}
+
+export interface LoanPosition {
+  id: string;
+  kind: string;
+  status: string;
+  productId: string | null;
+  principal: Fen;
+  /** still owed, every installment */
+  unpaid: Fen;
+  /** of which overdue penalty (罚息) */
+  penalty: Fen;
+  /** owed of what fell due on or before today */
+  dueNow: Fen;
+  nextDue: string | null;
+}
+
+/** A customer's loans and where each stands (what `customer show` and `GET /customers/{id}` say). */
+export async function loanPositions(db: Q, customerId: string, today: string): Promise<LoanPosition[]> {
+  const r = await sql<{ id: string; kind: string; status: string; product_id: string | null; principal_fen: number; unpaid: number; penalty: number; due_now: number; next_due: string | null }>`
+    select l.id, l.kind, l.status, l.product_id, l.principal_fen,
+      coalesce(sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen)), 0)::int8 as unpaid,
+      coalesce(sum(i.penalty_fen - i.paid_penalty_fen), 0)::int8 as penalty,
+      coalesce(sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))
+        filter (where i.due_date <= ${today}::date), 0)::int8 as due_now,
+      min(i.due_date) filter (where i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen or i.paid_penalty_fen < i.penalty_fen)::text as next_due
+    from loans l left join installments i on i.loan_id = l.id where l.customer_id = ${customerId} group by l.id order by l.id
+  `.execute(db);
+  return r.rows.map((x) => ({
+    id: x.id, kind: x.kind, status: x.status, productId: x.product_id, principal: x.principal_fen as Fen, unpaid: x.unpaid as Fen,
+    penalty: x.penalty as Fen, dueNow: x.due_now as Fen, nextDue: x.next_due,
   }));
 }

@@ -91,7 +91,7 @@ export interface LoansTable {
   rail: 'balance' | 'card';
   destination_id: string;
   mode: 'compliant' | 'legacy';
-  status: 'disbursing' | 'disbursed' | 'failed';
+  status: 'disbursing' | 'disbursed' | 'failed' | 'closed';
   decision_date: DateCol;
   rule_set_hash: string;
   limit_fen: number;
@@ -102,6 +102,7 @@ export interface LoansTable {
   product_id: string | null;
   product: ColumnType<unknown, string | null | undefined, string | null>;
   disbursed_on: ColumnType<string, string | undefined, string>;
+  closed_at: Date | null;
 }
 
 export type OrderStatus = 'created' | 'submitted' | 'unknown' | 'succeeded' | 'failed' | 'voided';
@@ -168,6 +169,10 @@ export interface InstallmentsTable {
   interest_fen: number;
   paid_principal_fen: Generated<number>;
   paid_interest_fen: Generated<number>;
+  /** overdue penalty accrued and paid (migration 0072) */
+  penalty_fen: Generated<number>;
+  paid_penalty_fen: Generated<number>;
+  penalty_through: DateCol | null;
 }
 
 export interface CollectionItemsTable {
@@ -238,6 +243,23 @@ export interface CronTicksTable {
   claimed_by: string;
 }
 
+export interface PrepaymentsTable {
+  order_id: number;
+  loan_id: string;
+  business_date: DateCol;
+  kind: 'payoff' | 'partial';
+  principal_fen: number;
+  interest_fen: number;
+  penalty_fen: number;
+  fee_fen: number;
+  prepaid_principal_fen: number;
+  overpayment_fen: number;
+  interest_waived_fen: number;
+  description: string;
+  plan: ColumnType<unknown, string, string>;
+  created_at: Generated<Date>;
+}
+
 export interface VouchersTable {
   id: Generated<number>;
   business_date: DateCol;
@@ -271,6 +293,7 @@ export interface VoucherPostingsTable {
 }
 
 export interface Database {
+  prepayments: PrepaymentsTable;
   vouchers: VouchersTable;
   voucher_lines: VoucherLinesTable;
   voucher_postings: VoucherPostingsTable;

@@ -111,7 +111,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   if (!settled) {
     const rnd = mulberry32(opts.seed ^ 0x5e771e);
     const dues = await sql<{ customer_id: string; due: number }>`
-      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen))::int8 as due
+      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))::int8 as due
       from loans l join installments i on i.loan_id = l.id
       where l.status = 'disbursed' and i.due_date <= ${D}::date group by l.customer_id order by l.customer_id
     `.execute(db);

@@ -18,6 +18,7 @@ import { registerOpsCommands } from './commands/ops.ts';
 import { registerAlertCommands } from './commands/alerts.ts';
 import { registerHoldsAdminCommands } from './commands/holds-admin.ts';
 import { registerVoucherCommands } from './commands/vouchers.ts';
+import { registerLoanCommands } from './commands/loans.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 
 const ctx: Context = createContext();
@@ -288,6 +289,7 @@ registerOpsCommands(program, ctx);
 registerAlertCommands(program, ctx);
 registerHoldsAdminCommands(program, ctx);
 registerVoucherCommands(program, ctx);
+registerLoanCommands(program, ctx);
 
 async function main(): Promise<number> {
   try {

@@ -80,14 +80,31 @@ export function postingForSuccess(order: { purpose: string; amount: Fen; custome
  * principal, interest, and anything beyond what was owed as an overpayment.
  * Every line carries the loan and the customer, so a loan's ledger reads from its lines.
  */
-export function postingForCollection(c: { amount: Fen; principal: Fen; interest: Fen; overpayment: Fen; kind: 'loan' | 'recovery'; customerId: string; loanId: string }): PostingLine[] {
+export function postingForCollection(c: {
+  amount: Fen; principal: Fen; interest: Fen; overpayment: Fen; kind: 'loan' | 'recovery'; customerId: string; loanId: string;
+  /** overdue penalty paid: it was booked as income when it accrued, so it settles the receivable */
+  penalty?: Fen;
+  /** a prepayment's fee: income when collected */
+  fee?: Fen;
+}): PostingLine[] {
   const refs = { customerId: c.customerId, loanId: c.loanId };
   const lines: PostingLine[] = [{ account: ACCOUNTS.platformBalance, debit: c.amount, credit: ZERO, ...refs }];
   if (c.principal > 0) lines.push({ account: c.kind === 'recovery' ? ACCOUNTS.recoveryReceivable : ACCOUNTS.loansReceivable, debit: ZERO, credit: c.principal, ...refs });
   if (c.interest > 0) lines.push({ account: ACCOUNTS.interestIncome, debit: ZERO, credit: c.interest, ...refs });
+  if ((c.penalty ?? 0) > 0) lines.push({ account: ACCOUNTS.penaltyReceivable, debit: ZERO, credit: c.penalty!, ...refs });
+  if ((c.fee ?? 0) > 0) lines.push({ account: ACCOUNTS.feeIncome, debit: ZERO, credit: c.fee!, ...refs });
   if (c.overpayment > 0) lines.push({ account: ACCOUNTS.borrowerOverpayment, debit: ZERO, credit: c.overpayment, ...refs });
   assertBalanced(lines);
   return lines;
+}
+
+/**
+ * A day's overdue penalty accrued on a loan: owed by the borrower (a receivable) and
+ * income now, accrued rather than collected because nothing else puts it in the
+ * books: unlike interest, it is in no schedule.
+ */
+export function postingForPenaltyAccrual(a: { customerId: string; loanId: string; amount: Fen }): PostingLine[] {
+  return pair(ACCOUNTS.penaltyReceivable, ACCOUNTS.penaltyIncome, a.amount, { customerId: a.customerId, loanId: a.loanId }, { debit: true, credit: true });
 }
 
 export function assertBalanced(lines: readonly PostingLine[]): void {

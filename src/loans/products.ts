@@ -153,7 +153,8 @@ function parseProduct(p: Problems, raw: Json, at: string): Product | null {
   const max = amount(p, raw['maxAmount'], `${at}.maxAmount`);
   if (min !== null && min <= 0) p.error(`${at}.minAmount`, 'must be more than 0.00');
   if (min !== null && max !== null && min > max) p.error(`${at}.maxAmount`, `${formatYuan(max)} is less than minAmount ${formatYuan(min)}`);
-  if (max !== null && max > CREDIT_CEILING) p.warn(`${at}.maxAmount`, `${formatYuan(max)} is above the ${formatYuan(CREDIT_CEILING)} CNY credit ceiling: no customer can borrow that much`);
+  // a maxAmount above the ceiling is fine (the credit limit decides, as for the default product); a minAmount above it sells nothing
+  if (min !== null && min > CREDIT_CEILING) p.warn(`${at}.minAmount`, `${formatYuan(min)} is above the ${formatYuan(CREDIT_CEILING)} CNY credit ceiling: no customer can borrow this product`);
   const rails = raw['rails'];
   if (!Array.isArray(rails) || rails.length === 0) p.error(`${at}.rails`, `expected a non-empty list of ${RAILS.join(', ')}, got ${show(rails)}`);
   else {

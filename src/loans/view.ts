@@ -4,13 +4,14 @@
 import type { Loan, InstallmentRow } from '../../db/loans.repository.ts';
 import type { BusinessDate } from '../dates.ts';
 import { formatYuan } from '../money.ts';
+import type { PayoffQuote } from './prepayment.ts';
 
 export const INSTALLMENT_STATUSES = ['paid', 'overdue', 'due', 'upcoming'] as const;
 export type InstallmentStatus = (typeof INSTALLMENT_STATUSES)[number];
 
 /** paid: nothing left; else by its due date against today: overdue (before), due (today), upcoming (after). */
 export function installmentStatus(i: InstallmentRow, today: BusinessDate): InstallmentStatus {
-  if (i.paidPrincipal >= i.principal && i.paidInterest >= i.interest) return 'paid';
+  if (i.paidPrincipal >= i.principal && i.paidInterest >= i.interest && i.paidPenalty >= i.penalty) return 'paid';
   return i.dueDate < today ? 'overdue' : i.dueDate === today ? 'due' : 'upcoming';
 }
 
@@ -20,8 +21,8 @@ export function installmentView(i: InstallmentRow, today: BusinessDate) {
     dueDate: i.dueDate,
     principal: formatYuan(i.principal),
     interest: formatYuan(i.interest),
-    penalty: formatYuan(0),
-    paid: formatYuan(i.paidPrincipal + i.paidInterest),
+    penalty: formatYuan(i.penalty),
+    paid: formatYuan(i.paidPrincipal + i.paidInterest + i.paidPenalty),
     status: installmentStatus(i, today),
   };
 }
@@ -38,4 +39,13 @@ export function productView(l: Loan) {
 
 export function loanScheduleView(l: Loan, installments: readonly InstallmentRow[], today: BusinessDate) {
   return { product: productView(l), disbursedOn: l.disbursedOn, installments: installments.map((i) => installmentView(i, today)) };
+}
+
+/** A payoff quote as the CLI and the API show it: amounts as yuan strings. */
+export function payoffView(q: PayoffQuote) {
+  return {
+    loanId: q.loanId, date: q.date, principal: formatYuan(q.principal), prepaidPrincipal: formatYuan(q.prepaidPrincipal),
+    interestDue: formatYuan(q.interestDue), interestAccrued: formatYuan(q.interestAccrued), penalty: formatYuan(q.penalty), fee: formatYuan(q.fee),
+    total: formatYuan(q.total), currentPeriod: q.currentPeriod,
+  };
 }

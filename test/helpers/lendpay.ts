@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { World } from '../disbursement/setup.ts';
-import { buildApi } from '../../src/api/server.ts';
+import { buildApi, type ApiDeps } from '../../src/api/server.ts';
 import { makeLogger } from '../../src/api/log.ts';
 import { systemClock } from '../../src/dates.ts';
 import type { RuleSet } from '../../src/rules/load.ts';
@@ -22,10 +22,10 @@ export function runLendpay(w: World, args: string[], env: Record<string, string>
 }
 
 /** The API (not listening: app.inject) with the world's disbursement and the rule set. */
-export async function apiWithRules(w: World, rules: RuleSet, token: string): Promise<FastifyInstance> {
+export async function apiWithRules(w: World, rules: RuleSet, token: string, extra: Partial<ApiDeps> = {}): Promise<FastifyInstance> {
   const app = await buildApi({
     db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0,
-    apiToken: token, stuckAfterMinutes: 10, disburseDeps: async () => w.deps, rules: async () => rules,
+    apiToken: token, stuckAfterMinutes: 10, disburseDeps: async () => w.deps, rules: async () => rules, ...extra,
   });
   await app.ready();
   return app;

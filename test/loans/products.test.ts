@@ -63,9 +63,9 @@ test('refusals name the file and the JSON path', () => {
   assert.equal(parseProductRules(file([{ ...base, id: 'a' }]), 'x.json').errors, ['x.json: $.defaultProduct: no product has the id "p" (products: a)']);
   assert.equal(parseProductRules(file([{ ...base, id: 'p', termMonths: { min: 3, max: 12, default: 24 } }]), 'x.json').errors,
     ['x.json: $.products[0].termMonths.default: 24 is outside 3..12']);
-  assert.equal(parseProductRules(file([{ ...base, id: 'p', maxAmount: '6000000.00', annualRateBp: 4000 }]), 'x.json').warnings, [
+  assert.equal(parseProductRules(file([{ ...base, id: 'p', minAmount: '6000000.00', maxAmount: '7000000.00', annualRateBp: 4000 }]), 'x.json').warnings, [
     'x.json: $.products[0].annualRateBp: 4000 bp is more than 36 % a year',
-    'x.json: $.products[0].maxAmount: 6000000.00 is above the 5000000.00 CNY credit ceiling: no customer can borrow that much',
+    'x.json: $.products[0].minAmount: 6000000.00 is above the 5000000.00 CNY credit ceiling: no customer can borrow this product',
   ]);
 });
 

@@ -13,6 +13,7 @@ import { metricsRoutes } from './metrics.ts';
 import { opsRoutes } from './ops.ts';
 import { repaymentRoutes } from './repayments.ts';
 import { voucherRoutes } from './vouchers.ts';
+import { prepaymentRoutes } from './prepayments.ts';
 
 export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void | Promise<void>;
 
@@ -26,4 +27,5 @@ export const ROUTES: RouteModule[] = [
   opsRoutes,
   repaymentRoutes,
   voucherRoutes,
+  prepaymentRoutes,
 ];
