@@ -99,12 +99,17 @@ export function postingForCollection(c: {
 }
 
 /**
- * A day's overdue penalty accrued on a loan: owed by the borrower (a receivable) and
- * income now, accrued rather than collected because nothing else puts it in the
- * books: unlike interest, it is in no schedule.
+ * A day's overdue penalty accrued on loans: owed by each borrower (a receivable, with
+ * the loan) and income now, accrued rather than collected because nothing else puts it
+ * in the books: unlike interest, it is in no schedule.
  */
-export function postingForPenaltyAccrual(a: { customerId: string; loanId: string; amount: Fen }): PostingLine[] {
-  return pair(ACCOUNTS.penaltyReceivable, ACCOUNTS.penaltyIncome, a.amount, { customerId: a.customerId, loanId: a.loanId }, { debit: true, credit: true });
+export function postingForPenaltyAccruals(accruals: readonly { customerId: string; loanId: string; amount: Fen }[]): PostingLine[] {
+  const lines: PostingLine[] = accruals.filter((a) => a.amount > 0).map((a) => ({ account: ACCOUNTS.penaltyReceivable, debit: a.amount, credit: ZERO, customerId: a.customerId, loanId: a.loanId }));
+  if (lines.length === 0) return [];
+  // the income in one line: what a loan owes is on its receivable line, and half the lines at a million loans
+  lines.push({ account: ACCOUNTS.penaltyIncome, debit: ZERO, credit: lines.reduce((s, l) => s + l.debit, 0) as Fen, customerId: null, loanId: null });
+  assertBalanced(lines);
+  return lines;
 }
 
 export function assertBalanced(lines: readonly PostingLine[]): void {

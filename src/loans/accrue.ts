@@ -6,9 +6,10 @@
 import type { Db } from '../../db/connection.ts';
 import { applyPenaltyAccruals, lockPenaltyFacts, type CustomerRange } from '../../db/penalties.repository.ts';
 import { postEntry, type PostedLine } from '../../db/orders.repository.ts';
+import { chunkPlanner } from '../../db/collection.repository.ts';
 import type { BusinessDate } from '../dates.ts';
 import type { Fen } from '../money.ts';
-import { postingForPenaltyAccrual } from '../ledger/postings.ts';
+import { postingForPenaltyAccruals } from '../ledger/postings.ts';
 import { accruePenalties } from './penalty.ts';
 
 export interface AccrualReport {
@@ -19,6 +20,8 @@ export interface AccrualReport {
 
 export async function accrueChunkPenalties(db: Db, date: BusinessDate, range: CustomerRange, now: Date): Promise<AccrualReport> {
   return db.transaction().execute(async (trx) => {
+    // index lookups driven by the chunk's loans, no JIT for millisecond statements (as collection's chunks)
+    await chunkPlanner(trx);
     const facts = await lockPenaltyFacts(trx, date, range);
     const written = await applyPenaltyAccruals(trx, accruePenalties(facts, date));
     const byLoan = new Map<string, { customerId: string; loanId: string; amount: number }>();
@@ -28,7 +31,7 @@ export async function accrueChunkPenalties(db: Db, date: BusinessDate, range: Cu
       e.amount += a.amount;
       byLoan.set(a.loanId, e);
     }
-    const lines: PostedLine[] = [...byLoan.values()].flatMap((l) => postingForPenaltyAccrual({ ...l, amount: l.amount as Fen }).map((line) => ({ orderId: null, line })));
+    const lines: PostedLine[] = postingForPenaltyAccruals([...byLoan.values()].map((l) => ({ ...l, amount: l.amount as Fen }))).map((line) => ({ orderId: null, line }));
     if (lines.length > 0) await postEntry(trx, { kind: 'penalty', memo: `penalty accrual ${date}: ${byLoan.size} loans`, orderId: null }, lines, now);
     return { installments: written.length, loans: byLoan.size, amount: [...byLoan.values()].reduce((s, l) => s + l.amount, 0) as Fen };
   });

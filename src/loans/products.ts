@@ -261,6 +261,16 @@ export type ResolvedLoan =
   | { ok: true; product: Product; terms: LoanProductTerms; schedule: Installment[]; choice: ProductChoice }
   | { ok: false; problems: ProductProblem[] };
 
+/** What a loan records of `product` sold for `term` (null: on the request's own schedule). */
+export function productTerms(product: Product, term: number | null, schedule: LoanProductTerms['schedule']): LoanProductTerms {
+  return {
+    id: product.id, name: product.name, method: product.method, term, termUnit: product.termUnit,
+    dailyRatePpm: product.dailyRatePpm, annualRateBp: product.annualRateBp,
+    penaltyDailyRatePpm: product.penaltyDailyRatePpm, graceDays: product.graceDays, prepaymentFeeBp: product.prepaymentFeeBp,
+    schedule,
+  };
+}
+
 /** The unit a term is given in, for messages: "6 months", "1 day". */
 export function termText(n: number, unit: 'days' | 'months'): string {
   return `${n} ${n === 1 ? unit.slice(0, -1) : unit}`;
@@ -323,12 +333,7 @@ export function resolveLoanRequest(rules: ProductRules, req: LoanRequest, disbur
   }
   if (problems.length > 0) return { ok: false, problems };
   const term = own ? null : req.term ?? product.term.default;
-  const terms: LoanProductTerms = {
-    id: product.id, name: product.name, method: product.method, term, termUnit: product.termUnit,
-    dailyRatePpm: product.dailyRatePpm, annualRateBp: product.annualRateBp,
-    penaltyDailyRatePpm: product.penaltyDailyRatePpm, graceDays: product.graceDays, prepaymentFeeBp: product.prepaymentFeeBp,
-    schedule: own ? 'request' : 'product',
-  };
+  const terms = productTerms(product, term, own ? 'request' : 'product');
   schedule ??= scheduleFor(product, req.amount, disbursedOn, term!);
   const named = req.product !== undefined || req.term !== undefined || own;
   // the schedule as checked (not as sent): two spellings of one schedule are one request
