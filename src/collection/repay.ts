@@ -42,7 +42,7 @@ export async function repayFromCard(deps: CollectionDeps, input: RepayInput, wat
     const card = await trx.selectFrom('customer_bank_cards').select('id').where('id', '=', input.cardId).where('customer_id', '=', loan.customer_id).executeTakeFirst();
     if (!card) return { ok: false, code: 'CARD_NOT_BOUND', message: `card ${input.cardId} is not bound to customer ${loan.customer_id}` };
     const owed = await sql<{ owed: number }>`
-      select (coalesce((select sum((principal_fen - paid_principal_fen) + (interest_fen - paid_interest_fen)) from installments where loan_id = ${loan.id}), 0)
+      select (coalesce((select sum((principal_fen - paid_principal_fen) + (interest_fen - paid_interest_fen) + (penalty_fen - paid_penalty_fen)) from installments where loan_id = ${loan.id}), 0)
         - coalesce((select sum(amount_fen) from orders where loan_id = ${loan.id} and (purpose like 'collect.%' or purpose like 'repay.%')
                     and status in ('created', 'submitted', 'unknown')), 0))::int8 as owed
     `.execute(trx);

@@ -25,7 +25,9 @@ import { exportVouchers } from '../../src/ledger/export.ts';
 import { addMonthsClamped } from '../../src/loans/methods.ts';
 import { addDays } from '../../src/loans/schedule.ts';
 import { businessDateAt, systemClock, type BusinessDate, type Clock } from '../../src/dates.ts';
-import { parseYuan } from '../../src/money.ts';
+import { parseYuan, type Fen } from '../../src/money.ts';
+import { creditOfCustomers } from '../../db/loans.repository.ts';
+import { repayFromCard } from '../../src/collection/repay.ts';
 
 const TOKEN = 'overdue-test-token-0123456789';
 const T = businessDateAt(systemClock.now());
@@ -146,6 +148,26 @@ test('the payoff (API) closes the loan on hold: quote, payment from a card, hold
   assert.not.ok(((await w.deps.channel.balance('G1-A')) as { frozenOutflow: boolean }).frozenOutflow, 'block lifted on the platform');
   assert.is(await account('penalty.receivable'), 0);
   assert.equal(await w.ledgerOk(), { balanced: true, agrees: true });
+  // a closed loan no longer uses the customer's credit
+  const credit = await w.t.db.transaction().execute((trx) => creditOfCustomers(trx, ['G1'], T));
+  assert.is(credit.get('G1')!.outstanding, 0);
+});
+
+test('a loan repaid in full by an ordinary card repayment is closed too', async () => {
+  now = at(T);
+  const r = await applyForProduct(w.deps, rules.products, { customerId: 'G3', amount: parseYuan('300.00'), rail: 'balance', requestId: 'ov-g3', product: 'daily-30' });
+  assert.ok(r.ok && r.loan.status === 'disbursed');
+  const id = r.ok ? r.loan.id : '';
+  const owed = await w.t.db.selectFrom('installments').select((eb) => eb.fn.sum<number>(sql`principal_fen + interest_fen`).as('n')).where('loan_id', '=', id).executeTakeFirstOrThrow();
+  await w.admin('/admin/accounts', { cards: [{ id: 'G3-K1', customerId: 'G3', bank: 'CMB', last4: '1111', balance: 100_000 }] });
+  const part = await repayFromCard(c, { loanId: id, cardId: 'G3-K1', amount: 100 as Fen, requestId: 'ov-g3-1' });
+  assert.ok(part.ok);
+  assert.is((await w.t.db.selectFrom('loans').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status, 'disbursed');
+  const rest = await repayFromCard(c, { loanId: id, cardId: 'G3-K1', amount: (Number(owed.n) - 100) as Fen, requestId: 'ov-g3-2' });
+  assert.ok(rest.ok && rest.order.status === 'succeeded');
+  const loan = await w.t.db.selectFrom('loans').select(['status', 'closed_at']).where('id', '=', id).executeTakeFirstOrThrow();
+  assert.is(loan.status, 'closed');
+  assert.ok(loan.closed_at !== null);
 });
 
 test('a partial prepayment (API) pays principal off the last installments and says so; the CLI pays the rest off', async () => {
