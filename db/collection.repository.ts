@@ -10,24 +10,9 @@ import type { Segment } from '../src/customers/types.ts';
 import type { BusinessDate } from '../src/dates.ts';
 import type { Installment } from '../src/loans/schedule.ts';
 import type { OutstandingInstallment } from '../src/collection/waterfall.ts';
+import type { HoldState } from '../src/collection/holds.ts';
 
 type Q = Db | Transaction<Database>;
-
-/**
- * Chunk statements touch ~1,000 rows of tables that grow with the population. With the
- * default random_page_cost (4, a spinning disk's) the planner joins a 1,000-row unnest
- * to orders, attempts or installments by a hash over a sequential scan of the whole
- * table once the table is mid-sized (measured at 100k merchants: 29 ms instead of ~3 ms
- * for the orders update), so each chunk costs O(table) and the batch O(n²). On SSD or
- * cached data an index lookup is nearly as cheap as a sequential page: say so, for
- * this transaction only.
- */
-export async function chunkPlanner(trx: Transaction<Database>): Promise<void> {
-  // and no JIT: a chunk statement runs for milliseconds, compiling it costs ~100 ms
-  // whenever a stale estimate pushes its cost over jit_above_cost (measured at 1M)
-  await sql`set local random_page_cost = 1.1`.execute(trx);
-  await sql`set local jit = off`.execute(trx);
-}
 
 /** Wall time per phase of collection, summed over calls (the bench reads and resets it). */
 export const collectionPhases = new Map<string, { ms: number; calls: number }>();
@@ -67,6 +52,35 @@ export async function dueBorrowerKeys(db: Q, date: string, size: number): Promis
     ) t where (rn - 1) % ${size} = 0 order by customer_id
   `.execute(db);
   return r.rows.map((x) => x.customer_id);
+}
+
+/**
+ * Borrowers in the selection with something unpaid due on or before `date`, and their
+ * balance accounts: what the platform is asked for balances before the plan, one statement.
+ */
+export async function dueBorrowerAccounts(db: Q, date: string, range: { fromKey: string; toKey: string | null } | { ids: readonly string[] }): Promise<Map<string, string[]>> {
+  const where = 'ids' in range
+    ? sql`l.customer_id = any(${range.ids as string[]}::text[])`
+    : range.toKey === null
+      ? sql`l.customer_id >= ${range.fromKey}`
+      : sql`l.customer_id >= ${range.fromKey} and l.customer_id < ${range.toKey}`;
+  const r = await sql<{ customer_id: string; id: string | null }>`
+    select d.customer_id, a.id
+    from (
+      select distinct l.customer_id from loans l
+      where ${where} and l.status = 'disbursed'
+        and exists (select 1 from installments i where i.loan_id = l.id and i.due_date <= ${date}::date and ${UNPAID})
+    ) d
+    left join customer_accounts a on a.customer_id = d.customer_id
+    order by d.customer_id, a.id
+  `.execute(db);
+  const out = new Map<string, string[]>();
+  for (const x of r.rows) {
+    const list = out.get(x.customer_id) ?? [];
+    if (x.id !== null) list.push(x.id);
+    out.set(x.customer_id, list);
+  }
+  return out;
 }
 
 export interface DueLoan {
@@ -245,6 +259,16 @@ export async function latestWaterfalls(q: Q, loanIds: readonly string[]): Promis
   return new Map(r.rows.filter((x) => x.w !== null).map((x) => [x.loan_id, x.w!]));
 }
 
+/** What a loan still owes (all installments, due or not) less what collection orders in flight will take. */
+export async function owedOnLoan(q: Q, loanId: string): Promise<number> {
+  const r = await sql<{ owed: number }>`
+    select (coalesce((select sum((principal_fen - paid_principal_fen) + (interest_fen - paid_interest_fen) + (penalty_fen - paid_penalty_fen)) from installments where loan_id = ${loanId}), 0)
+      - coalesce((select sum(amount_fen) from orders where loan_id = ${loanId} and (purpose like 'collect.%' or purpose like 'repay.%')
+                  and status in ('created', 'submitted', 'unknown')), 0))::int8 as owed
+  `.execute(q);
+  return r.rows[0]?.owed ?? 0;
+}
+
 /** Payments onto installments, one statement (one installment paid twice in a batch is summed first). */
 export async function applyInstallmentPayments(trx: Transaction<Database>, payments: readonly InstallmentPayment[]): Promise<void> {
   if (payments.length === 0) return;
@@ -286,75 +310,54 @@ export async function paymentInstrumentsOf(q: Q, cardIds: readonly string[]): Pr
   return new Map(r.rows.map((x) => [x.id, { last4: x.last4, bank: x.bank }]));
 }
 
-export interface HoldChange {
-  customerId: string;
-  holdId: number;
-  event: 'opened' | 'cleared' | 'changed' | 'unchanged';
-  amount: Fen;
+/** Each borrower's open hold and what it should cover, one statement. */
+export async function holdStates(trx: Q, customerIds: readonly string[], asOf: string | null): Promise<HoldState[]> {
+  if (customerIds.length === 0) return [];
+  const r = await sql<{ customer_id: string; hold_id: number | null; hold_amount: number | null; as_of: string | null; unpaid: number }>`
+    select c.id as customer_id, h.id as hold_id, h.amount_fen as hold_amount, h.as_of_date::text as as_of,
+      coalesce((select sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))
+                from loans l join installments i on i.loan_id = l.id
+                where l.customer_id = c.id and l.status = 'disbursed'
+                  and i.due_date <= greatest(h.as_of_date, ${asOf}::date)), 0)::int8 as unpaid
+    from customers c left join holds h on h.customer_id = c.id and h.status = 'open' and h.customer_id = any(${[...customerIds]}::text[])
+    where c.id = any(${[...customerIds]}::text[])
+  `.execute(trx);
+  return r.rows.map((x) => ({
+    customerId: x.customer_id,
+    hold: x.hold_id === null ? null : { id: Number(x.hold_id), amount: x.hold_amount! as Fen, asOf: x.as_of! },
+    unpaid: x.unpaid as Fen,
+  }));
 }
 
-/**
- * Holds follow from what is unpaid: for each borrower, what fell due on or before
- * the hold's date (asOf, or the open hold's own date) and is still unpaid. More than
- * zero: the hold is open with that amount; zero: it is cleared.
- */
-export async function syncHolds(db: Db, customerIds: readonly string[], asOf: string | null, now: Date, clearedBy = 'collection'): Promise<HoldChange[]> {
-  if (customerIds.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    await chunkPlanner(trx);
-    await lockCustomers(trx, customerIds);
-    const r = await sql<{ customer_id: string; hold_id: number | null; hold_amount: number | null; as_of: string | null; unpaid: number }>`
-      select c.id as customer_id, h.id as hold_id, h.amount_fen as hold_amount, coalesce(h.as_of_date, ${asOf}::date)::text as as_of,
-        coalesce((select sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))
-                  from loans l join installments i on i.loan_id = l.id
-                  where l.customer_id = c.id and l.status = 'disbursed'
-                    and i.due_date <= greatest(h.as_of_date, ${asOf}::date)), 0)::int8 as unpaid
-      from customers c left join holds h on h.customer_id = c.id and h.status = 'open' and h.customer_id = any(${[...customerIds]}::text[])
-      where c.id = any(${[...customerIds]}::text[])
+/** Opens, clears and changes holds, one statement per kind of change; returns the opened ones. */
+export async function writeHolds(
+  trx: Q,
+  w: { open: { customerId: string; amount: number }[]; clear: number[]; change: { holdId: number; amount: number; asOf: string }[] },
+  asOf: string | null,
+  now: Date,
+  clearedBy: string,
+): Promise<{ id: number; customerId: string; amount: Fen }[]> {
+  let opened: { id: number; customerId: string; amount: Fen }[] = [];
+  if (w.open.length > 0) {
+    const ins = await sql<{ id: number; customer_id: string; amount_fen: number }>`
+      insert into holds (customer_id, as_of_date, amount_fen, status, opened_at)
+      select c, ${asOf}::date, a, 'open', ${now} from unnest(${w.open.map((o) => o.customerId)}::text[], ${w.open.map((o) => o.amount)}::int8[]) as u(c, a)
+      order by c
+      returning id, customer_id, amount_fen
     `.execute(trx);
-    const changes: HoldChange[] = [];
-    const opened: { customerId: string; amount: number }[] = [];
-    const cleared: { customerId: string; holdId: number }[] = [];
-    const changed: { holdId: number; amount: number; asOf: string }[] = [];
-    for (const x of r.rows) {
-      if (x.hold_id === null) {
-        if (x.unpaid > 0 && asOf !== null) opened.push({ customerId: x.customer_id, amount: x.unpaid });
-        continue;
-      }
-      if (x.unpaid === 0) {
-        cleared.push({ customerId: x.customer_id, holdId: x.hold_id });
-        changes.push({ customerId: x.customer_id, holdId: x.hold_id, event: 'cleared', amount: 0 as Fen });
-      } else {
-        const newAsOf = asOf !== null && x.as_of !== null && asOf > x.as_of ? asOf : x.as_of!;
-        if (x.unpaid !== x.hold_amount || newAsOf !== x.as_of) changed.push({ holdId: x.hold_id, amount: x.unpaid, asOf: newAsOf });
-        changes.push({ customerId: x.customer_id, holdId: x.hold_id, event: x.unpaid !== x.hold_amount ? 'changed' : 'unchanged', amount: x.unpaid as Fen });
-      }
-    }
-    // set-based: one statement per kind of change
-    if (opened.length > 0) {
-      const ins = await sql<{ id: number; customer_id: string; amount_fen: number }>`
-        insert into holds (customer_id, as_of_date, amount_fen, status, opened_at)
-        select c, ${asOf}::date, a, 'open', ${now} from unnest(${opened.map((o) => o.customerId)}::text[], ${opened.map((o) => o.amount)}::int8[]) as u(c, a)
-        order by c
-        returning id, customer_id, amount_fen
-      `.execute(trx);
-      for (const h of ins.rows) changes.push({ customerId: h.customer_id, holdId: h.id, event: 'opened', amount: h.amount_fen as Fen });
-    }
-    if (cleared.length > 0) {
-      await sql`
-        update holds set status = 'cleared', amount_fen = 0, cleared_at = ${now}, cleared_by = ${clearedBy}
-        where id = any(${cleared.map((c) => c.holdId)}::int8[])
-      `.execute(trx);
-    }
-    if (changed.length > 0) {
-      await sql`
-        update holds h set amount_fen = u.a, as_of_date = u.d
-        from unnest(${changed.map((c) => c.holdId)}::int8[], ${changed.map((c) => c.amount)}::int8[], ${changed.map((c) => c.asOf)}::date[]) as u(i, a, d)
-        where h.id = u.i
-      `.execute(trx);
-    }
-    return changes;
-  });
+    opened = ins.rows.map((h) => ({ id: Number(h.id), customerId: h.customer_id, amount: h.amount_fen as Fen }));
+  }
+  if (w.clear.length > 0) {
+    await sql`update holds set status = 'cleared', amount_fen = 0, cleared_at = ${now}, cleared_by = ${clearedBy} where id = any(${w.clear}::int8[])`.execute(trx);
+  }
+  if (w.change.length > 0) {
+    await sql`
+      update holds h set amount_fen = u.a, as_of_date = u.d
+      from unnest(${w.change.map((c) => c.holdId)}::int8[], ${w.change.map((c) => c.amount)}::int8[], ${w.change.map((c) => c.asOf)}::date[]) as u(i, a, d)
+      where h.id = u.i
+    `.execute(trx);
+  }
+  return opened;
 }
 
 /** Customers whose platform block differs from "has an open hold" (or all given ones). */
@@ -399,8 +402,10 @@ export async function recordBlocks(db: Q, blocks: readonly { customerId: string;
   `.execute(db);
 }
 
-/** Open holds' borrowers, for the hold monitor, a page at a time. */
-export async function openHoldCustomers(db: Q, after: string, limit: number): Promise<string[]> {
-  const r = await db.selectFrom('holds').select('customer_id').where('status', '=', 'open').where('customer_id', '>', after).orderBy('customer_id').limit(limit).execute();
+/** Open holds' borrowers, for the hold monitor, a page at a time (or those of `among` that have one). */
+export async function openHoldCustomers(db: Q, after: string, limit: number, among?: readonly string[]): Promise<string[]> {
+  let q = db.selectFrom('holds').select('customer_id').where('status', '=', 'open').where('customer_id', '>', after);
+  if (among) q = q.where('customer_id', '=', sql<string>`any(${[...among]}::text[])`);
+  const r = await q.orderBy('customer_id').limit(limit).execute();
   return r.map((x) => x.customer_id);
 }

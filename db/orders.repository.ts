@@ -166,23 +166,23 @@ export async function beginAttempts(trx: Transaction<Database>, orderIds: readon
 export async function insertSubmitted(trx: Transaction<Database>, orders: readonly NewOrder[], now: Date): Promise<Begun[]> {
   if (orders.length === 0) return [];
   const created = await sql<Record<string, unknown>>`
-    insert into orders (idempotency_key, kind, purpose, loan_id, customer_id, amount_fen, source_ref, destination_ref, status, parent_order_id, created_at, updated_at)
-    select k, kd, p, l, c, a, s, d, 'submitted', par, ${now}, ${now}
-    from unnest(${orders.map((o) => o.idempotencyKey)}::text[], ${orders.map((o) => o.kind)}::text[], ${orders.map((o) => o.purpose)}::text[],
-      ${orders.map((o) => o.loanId)}::text[], ${orders.map((o) => o.customerId)}::text[], ${orders.map((o) => o.amount)}::int8[],
-      ${orders.map((o) => o.sourceRef)}::text[], ${orders.map((o) => o.destinationRef)}::text[], ${orders.map((o) => o.parentOrderId ?? null)}::int8[])
-      with ordinality as u(k, kd, p, l, c, a, s, d, par, n)
-    order by n
-    on conflict (idempotency_key) do nothing
-    returning *
+    with made as (
+      insert into orders (idempotency_key, kind, purpose, loan_id, customer_id, amount_fen, source_ref, destination_ref, status, parent_order_id, created_at, updated_at)
+      select k, kd, p, l, c, a, s, d, 'submitted', par, ${now}, ${now}
+      from unnest(${orders.map((o) => o.idempotencyKey)}::text[], ${orders.map((o) => o.kind)}::text[], ${orders.map((o) => o.purpose)}::text[],
+        ${orders.map((o) => o.loanId)}::text[], ${orders.map((o) => o.customerId)}::text[], ${orders.map((o) => o.amount)}::int8[],
+        ${orders.map((o) => o.sourceRef)}::text[], ${orders.map((o) => o.destinationRef)}::text[], ${orders.map((o) => o.parentOrderId ?? null)}::int8[])
+        with ordinality as u(k, kd, p, l, c, a, s, d, par, n)
+      order by n
+      on conflict (idempotency_key) do nothing
+      returning *
+    ), attempts as (
+      insert into order_attempts (order_id, attempt_no, request_id, status, submitted_at)
+      select id, 1, idempotency_key || '#1', 'submitted', ${now} from made
+    )
+    select * from made order by id
   `.execute(trx);
-  if (created.rows.length === 0) return [];
-  const made = created.rows.map(toOrder);
-  await sql`
-    insert into order_attempts (order_id, attempt_no, request_id, status, submitted_at)
-    select id, 1, k || '#1', 'submitted', ${now} from unnest(${made.map((o) => o.id)}::int8[], ${made.map((o) => o.idempotencyKey)}::text[]) as u(id, k)
-  `.execute(trx);
-  return made.map((order) => ({
+  return created.rows.map(toOrder).map((order) => ({
     order,
     attempt: { orderId: order.id, attemptNo: 1, requestId: `${order.idempotencyKey}#1`, status: 'submitted' as const, errorCode: null, platformRef: null, submittedAt: now, resolvedAt: null },
   }));
@@ -205,20 +205,22 @@ export async function beginAttempt(db: Db, orderId: number, now: Date = new Date
  */
 export async function recordAttemptOutcomes(trx: Transaction<Database>, outcomes: readonly AttemptOutcome[], now: Date): Promise<Changed[]> {
   if (outcomes.length === 0) return [];
-  const ids = [...new Set(outcomes.map((o) => o.orderId))].sort((a, b) => a - b);
-  const locked = await sql<Record<string, unknown>>`select * from orders where id = any(${ids}::int8[]) order by id for update`.execute(trx);
-  const orders = new Map(locked.rows.map((r) => [Number(r['id']), toOrder(r)]));
-  const open = await sql<{ order_id: number; attempt_no: number }>`
-    select a.order_id, a.attempt_no from order_attempts a
-    join unnest(${outcomes.map((o) => o.orderId)}::int8[], ${outcomes.map((o) => o.attemptNo)}::int[]) as u(o, n) on a.order_id = u.o and a.attempt_no = u.n
-    where a.status in ('submitted', 'unknown')
+  // the orders locked in id order, with whether each given attempt is still open
+  const locked = await sql<Record<string, unknown>>`
+    select o.*, (a.status in ('submitted', 'unknown')) as a_open, u.n as a_no
+    from orders o
+    join unnest(${outcomes.map((o) => o.orderId)}::int8[], ${outcomes.map((o) => o.attemptNo)}::int[]) as u(o, n) on o.id = u.o
+    left join order_attempts a on a.order_id = u.o and a.attempt_no = u.n
+    order by o.id
+    for update of o
   `.execute(trx);
-  const isOpen = new Set(open.rows.map((r) => `${r.order_id}#${r.attempt_no}`));
+  const open = new Set(locked.rows.filter((r) => r['a_open'] === true).map((r) => `${Number(r['id'])}#${r['a_no'] as number}`));
+  const orders = new Map(locked.rows.map((r) => [Number(r['id']), toOrder(r)]));
   const todo: AttemptOutcome[] = [];
   const seen = new Set<number>();
   for (const o of outcomes) {
     const order = orders.get(o.orderId);
-    if (!order || seen.has(o.orderId) || !isOpen.has(`${o.orderId}#${o.attemptNo}`)) continue;
+    if (!order || seen.has(o.orderId) || !open.has(`${o.orderId}#${o.attemptNo}`)) continue;
     if (order.status === 'succeeded' || order.status === 'failed' || order.status === 'voided') continue;
     seen.add(o.orderId);
     todo.push(o);
@@ -228,17 +230,18 @@ export async function recordAttemptOutcomes(trx: Transaction<Database>, outcomes
   const code = todo.map((o) => (o.result.status === 'failed' ? o.result.code : null));
   const pref = todo.map((o) => (o.result.status === 'unknown' ? null : o.result.platformRef));
   const arrives = todo.map((o) => (o.result.status === 'succeeded' ? o.result.arrivesAt : null));
-  await sql`
-    update order_attempts a set status = u.s, error_code = u.c, platform_ref = u.p,
-      resolved_at = case when u.s = 'unknown' then null else ${now}::timestamptz end
-    from unnest(${todo.map((o) => o.orderId)}::int8[], ${todo.map((o) => o.attemptNo)}::int[], ${st}::text[], ${code}::text[], ${pref}::text[]) as u(o, n, s, c, p)
-    where a.order_id = u.o and a.attempt_no = u.n
-  `.execute(trx);
   const updated = await sql<Record<string, unknown>>`
+    with u as (
+      select * from unnest(${todo.map((o) => o.orderId)}::int8[], ${todo.map((o) => o.attemptNo)}::int[], ${st}::text[], ${code}::text[], ${pref}::text[], ${arrives}::timestamptz[])
+        as u(o, n, s, c, p, t)
+    ), attempts as (
+      update order_attempts a set status = u.s, error_code = u.c, platform_ref = u.p,
+        resolved_at = case when u.s = 'unknown' then null else ${now}::timestamptz end
+      from u where a.order_id = u.o and a.attempt_no = u.n
+    )
     update orders o set status = u.s, error_code = case when u.s = 'unknown' then o.error_code else u.c end,
       arrives_at = case when u.s = 'succeeded' then u.t when u.s = 'unknown' then o.arrives_at else null end, updated_at = ${now}
-    from unnest(${todo.map((o) => o.orderId)}::int8[], ${st}::text[], ${code}::text[], ${arrives}::timestamptz[]) as u(id, s, c, t)
-    where o.id = u.id
+    from u where o.id = u.o
     returning o.*
   `.execute(trx);
   const after = new Map(updated.rows.map((r) => [Number(r['id']), toOrder(r)]));
@@ -265,26 +268,34 @@ export interface PostedLine {
 export async function postEntry(trx: Transaction<Database>, entry: { kind: string; memo: string; orderId: number | null }, lines: readonly PostedLine[], now: Date): Promise<number | null> {
   if (lines.length === 0) return null;
   assertBalanced(lines.map((l) => l.line));
-  const e = await sql<{ id: number }>`
-    insert into journal_entries (order_id, kind, memo, posted_at) values (${entry.orderId}, ${entry.kind}, ${entry.memo}, ${now})
-    on conflict (order_id, kind) where order_id is not null do nothing
-    returning id
+  const r = await sql<{ id: number }>`
+    with e as (
+      insert into journal_entries (order_id, kind, memo, posted_at) values (${entry.orderId}, ${entry.kind}, ${entry.memo}, ${now})
+      on conflict (order_id, kind) where order_id is not null do nothing
+      returning id
+    ), l as (
+      insert into journal_lines (entry_id, line_no, account, customer_id, loan_id, debit_fen, credit_fen, order_id)
+      select e.id, u.n, u.a, u.c, u.l, u.d, u.cr, u.o
+      from e cross join unnest(${lines.map((l) => l.line.account)}::text[], ${lines.map((l) => l.line.customerId)}::text[], ${lines.map((l) => l.line.loanId)}::text[],
+        ${lines.map((l) => l.line.debit)}::int8[], ${lines.map((l) => l.line.credit)}::int8[], ${lines.map((l) => l.orderId)}::int8[])
+        with ordinality as u(a, c, l, d, cr, o, n)
+    )
+    select id from e
   `.execute(trx);
-  const id = e.rows[0]?.id;
-  if (id === undefined) return null;
-  await sql`
-    insert into journal_lines (entry_id, line_no, account, customer_id, loan_id, debit_fen, credit_fen, order_id)
-    select ${id}, n, a, c, l, d, cr, o
-    from unnest(${lines.map((l) => l.line.account)}::text[], ${lines.map((l) => l.line.customerId)}::text[], ${lines.map((l) => l.line.loanId)}::text[],
-      ${lines.map((l) => l.line.debit)}::int8[], ${lines.map((l) => l.line.credit)}::int8[], ${lines.map((l) => l.orderId)}::int8[])
-      with ordinality as u(a, c, l, d, cr, o, n)
-  `.execute(trx);
-  return Number(id);
+  const id = r.rows[0]?.id;
+  return id === undefined ? null : Number(id);
 }
 
 /** A posting of its own (not of an order's outcome), e.g. a recovery receivable. */
 export async function postJournal(trx: Transaction<Database>, orderId: number | null, posting: Posting): Promise<number | null> {
   return postEntry(trx, { kind: posting.kind, memo: posting.memo, orderId }, posting.lines.map((line) => ({ orderId, line })), new Date());
+}
+
+/** The state lendpay knows of each platform request id it sent (absent: never sent by lendpay). */
+export async function knownRequestStatuses(db: Q, requestIds: readonly string[]): Promise<Map<string, string>> {
+  if (requestIds.length === 0) return new Map();
+  const r = await sql<{ request_id: string; status: string }>`select request_id, status from order_attempts where request_id = any(${[...requestIds]}::text[])`.execute(db);
+  return new Map(r.rows.map((k) => [k.request_id, k.status]));
 }
 
 // ---- open attempts (recovery) ---------------------------------------------------------

@@ -1,9 +1,9 @@
-// Penalty accrual's SQL, one chunk of borrowers at a time: lock the loans with an
-// installment overdue and not yet accrued through the date (in id order, as collection
-// outcomes lock them, so a payment and an accrual of one loan go one after the other),
-// read their facts in one statement, and write what accrues in one statement.
+// Penalty accrual's SQL, one chunk of borrowers at a time: the borrowers with an
+// installment overdue and not yet accrued through the date, locked; their facts in one
+// statement; what accrues written in one statement.
 import { sql, type Transaction } from 'kysely';
 import type { Database } from './types.ts';
+import { lockCustomers } from './collection.repository.ts';
 import type { Fen } from '../src/money.ts';
 import type { BusinessDate } from '../src/dates.ts';
 import type { PenaltyAccrual, PenaltyFacts } from '../src/loans/penalty.ts';
@@ -19,26 +19,30 @@ function inRange(range: CustomerRange) {
 }
 
 /**
- * The overdue installments of the range's loans not yet accrued through `date`, their
- * loans locked: principal still unpaid, and the penalty terms the loan was sold with.
- * Loans made before products (no terms) and recovery receivables accrue nothing.
+ * The overdue installments of the range's loans not yet accrued through `date`, read
+ * under their borrowers' locks (taken in id order, as the planner and collection
+ * outcomes take them, so a payment and an accrual of one borrower go one after the
+ * other): principal still unpaid, and the penalty terms the loan was sold with. Loans
+ * made before products (no terms) and recovery receivables accrue nothing.
  */
 export async function lockPenaltyFacts(trx: Transaction<Database>, date: BusinessDate, range: CustomerRange): Promise<PenaltyFacts[]> {
-  const locked = await sql<{ id: string }>`
-    select l.id from loans l
+  const who = await sql<{ customer_id: string }>`
+    select distinct l.customer_id from loans l
     where ${inRange(range)} and l.status = 'disbursed' and l.kind = 'loan' and l.product is not null
       and (l.product->>'penaltyDailyRatePpm')::int > 0
       and exists (select 1 from installments i where i.loan_id = l.id and i.due_date < ${date}::date and i.paid_principal_fen < i.principal_fen
                     and (i.penalty_through is null or i.penalty_through < ${date}::date))
-    order by l.id
-    for update of l
   `.execute(trx);
-  if (locked.rows.length === 0) return [];
+  if (who.rows.length === 0) return [];
+  const ids = who.rows.map((x) => x.customer_id).sort();
+  await lockCustomers(trx, ids);
   const r = await sql<{ loan_id: string; customer_id: string; no: number; due_date: string; overdue: number; through: string | null; ppm: number; grace: number }>`
     select l.id as loan_id, l.customer_id, i.no, i.due_date::text as due_date, i.principal_fen - i.paid_principal_fen as overdue,
       i.penalty_through::text as through, (l.product->>'penaltyDailyRatePpm')::int as ppm, (l.product->>'graceDays')::int as grace
     from loans l join installments i on i.loan_id = l.id
-    where l.id = any(${locked.rows.map((x) => x.id)}::text[]) and i.due_date < ${date}::date and i.paid_principal_fen < i.principal_fen
+    where l.customer_id = any(${ids}::text[]) and l.status = 'disbursed' and l.kind = 'loan' and l.product is not null
+      and (l.product->>'penaltyDailyRatePpm')::int > 0
+      and i.due_date < ${date}::date and i.paid_principal_fen < i.principal_fen
       and (i.penalty_through is null or i.penalty_through < ${date}::date)
     order by l.id, i.no
   `.execute(trx);

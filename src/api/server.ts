@@ -21,6 +21,7 @@ import { LendpayError } from '../errors.ts';
 import { canonicalJson } from '../rules/load.ts';
 import { ROUTES, type RouteModule } from './routes/index.ts';
 import { ApiProblem } from './problem.ts';
+import { securityHeaders } from './headers.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -91,6 +92,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 256 },
     http: { maxHeaderSize: MAX_HEADER_BYTES },
   });
+
+  // CSP, nosniff and no referrer on every answer, errors and 404s included.
+  app.addHook('onRequest', securityHeaders);
 
   // Registered before the token check so that guessing tokens is rate limited too:
   // a request with the right token counts against that token, any other against its

@@ -4,7 +4,7 @@
 // carries it out inside the transaction that records the outcomes (src/orders).
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/types.ts';
-import { applyInstallmentPayments, insertNotifications, latestWaterfalls, lockLoans, paymentInstrumentsOf, unpaidInstallments, type InstallmentPayment, type NewNotification } from '../../db/collection.repository.ts';
+import { applyInstallmentPayments, holdStates, insertNotifications, lap, latestWaterfalls, lockCustomers, writeHolds, paymentInstrumentsOf, unpaidInstallments, type InstallmentPayment, type NewNotification } from '../../db/collection.repository.ts';
 import type { PostedLine } from '../../db/orders.repository.ts';
 import { postingForCollection } from '../ledger/postings.ts';
 import type { Fen } from '../money.ts';
@@ -14,6 +14,7 @@ import type { Settlement } from '../orders/protocol.ts';
 import type { Changed, Order } from '../orders/types.ts';
 import { DEFAULT_WATERFALL, WATERFALL_ORDERS, type WaterfallOrder } from './rules.ts';
 import { allocatePayment, type OutstandingInstallment } from './waterfall.ts';
+import { decideHolds, type HoldChange } from './holds.ts';
 import { closePaidLoans } from '../../db/loans.repository.ts';
 import { insertPrepayments, loanStates, waiveInterest } from '../../db/prepayments.repository.ts';
 import { describePrepayment, planPrepayment } from '../loans/prepayment.ts';
@@ -72,6 +73,16 @@ export function allocateCollected(wins: readonly Collected[], dues: ReadonlyMap<
   return out;
 }
 
+/**
+ * The borrowers' holds made to follow what they still owe, inside a transaction that
+ * holds their locks. `asOf`: the date a new hold covers (null: existing holds only).
+ */
+export async function syncHoldsLocked(trx: Transaction<Database>, customerIds: readonly string[], asOf: string | null, now: Date, clearedBy: string): Promise<HoldChange[]> {
+  const w = decideHolds(await holdStates(trx, customerIds, asOf), asOf);
+  const opened = await writeHolds(trx, w, asOf, now, clearedBy);
+  return [...w.events, ...opened.map((h): HoldChange => ({ customerId: h.customerId, holdId: h.id, event: 'opened', amount: h.amount }))];
+}
+
 export interface CollectionSettlementOptions {
   templates: NotificationTemplates;
   now: () => Date;
@@ -79,6 +90,8 @@ export interface CollectionSettlementOptions {
   waterfallOf?: (loanId: string) => WaterfallOrder | undefined;
   /** what was collected, added up as outcomes are recorded */
   totals?: { collected: Fen; succeeded: number; failed: number; unknown: number; customers: Set<string> };
+  /** the holds of these borrowers follow from what they owe once the outcomes are in, in the same transaction */
+  holds?: { customerIds: readonly string[]; asOf: string | null; clearedBy: string; changes: HoldChange[] };
 }
 
 /** The settlement collection orders' outcomes go through, whichever flow sent them. */
@@ -95,20 +108,27 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
         }
       }
       const all = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null);
-      if (all.length === 0) return [];
       // a prepayment is planned against the loan's whole schedule, after the ordinary collections of this batch
       const wins = all.filter((c) => c.order.purpose !== PREPAY_PURPOSE);
       const prepaid = all.filter((c) => c.order.purpose === PREPAY_PURPOSE);
+      const holdsOf = opts.holds?.customerIds ?? [];
+      if (all.length === 0 && holdsOf.length === 0) return [];
+      let lt = performance.now();
       const loanIds = [...new Set(all.map((w) => w.order.loanId!))].sort();
-      // the loans are locked so that two outcomes of one loan allocate one after the other
-      await lockLoans(trx, loanIds);
+      // the borrowers are locked (in id order, as the planner locks them) so that two
+      // outcomes of one borrower allocate one after the other and a hold is decided
+      // from dues nobody else is changing
+      await lockCustomers(trx, [...new Set([...all.map((w) => w.order.customerId).filter((c): c is string => c !== null), ...holdsOf])]);
+      lt = lap('outcomes:lock-customers', lt);
       const dues = await unpaidInstallments(trx, loanIds);
+      lt = lap('outcomes:read-installments', lt);
       // a loan the caller did not plan (a repayment, a recovered or escalated debit) goes by its latest plan
       const unplanned = loanIds.filter((id) => opts.waterfallOf?.(id) === undefined);
       const stored = await latestWaterfalls(trx, unplanned);
       const known = (w: string | undefined): WaterfallOrder | undefined => ((WATERFALL_ORDERS as readonly (string | undefined)[]).includes(w) ? (w as WaterfallOrder) : undefined);
       const waterfallOf = (id: string): WaterfallOrder => opts.waterfallOf?.(id) ?? known(stored.get(id)) ?? DEFAULT_WATERFALL;
       const allocated = allocateCollected(wins, dues, waterfallOf);
+      lt = lap('outcomes:allocate', lt);
       await applyInstallmentPayments(trx, allocated.payments);
       if (prepaid.length > 0) {
         const pre = await settlePrepayments(trx, prepaid.map((c) => c.order), businessDateAt(opts.now()), waterfallOf);
@@ -117,6 +137,7 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
       }
       // a loan that owes nothing more is closed
       await closePaidLoans(trx, loanIds, opts.now());
+      lt = lap('outcomes:installments-update', lt);
       const cards = await paymentInstrumentsOf(trx, all.filter((w) => w.order.sourceRef.startsWith('card:')).map((w) => w.order.sourceRef.slice(5)));
       const at = opts.now();
       const notes: NewNotification[] = all.map((w) => {
@@ -127,8 +148,14 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
         const params: NotificationParams = { account: card?.last4 ?? id, bank: card?.bank ?? null, at, amount: o.amount, loanId: o.loanId! };
         return { customerId: o.customerId!, orderId: o.id, kind: 'debit', body: renderNotification(opts.templates, isCard ? 'card_repayment' : 'debit', params), createdAt: at };
       });
+      lt = lap('outcomes:render', lt);
       await insertNotifications(trx, notes);
+      lt = lap('outcomes:notifications', lt);
       if (t) for (const c of allocated.collected) t.collected = (t.collected + c.amount) as Fen;
+      if (opts.holds && holdsOf.length > 0) {
+        opts.holds.changes.push(...(await syncHoldsLocked(trx, holdsOf, opts.holds.asOf, at, opts.holds.clearedBy)));
+        lap('outcomes:holds', lt);
+      }
       return allocated.lines;
     },
   };

@@ -3,12 +3,13 @@
 // never sent) becomes a recovery receivable on the borrower who received it,
 // collected by exactly the same plan as any due: debit if there is money, else hold
 // and block. Idempotent: one receivable per platform reference.
-import { sql } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Db } from '../../db/connection.ts';
-import { insertInstallments } from '../../db/collection.repository.ts';
-import { postJournal } from '../../db/orders.repository.ts';
+import type { Database } from '../../db/types.ts';
+import { insertRecoveryLoans, insertSchedules, ownersOfPayouts } from '../../db/loans.repository.ts';
+import { knownRequestStatuses, postEntry, type PostedLine } from '../../db/orders.repository.ts';
 import { ACCOUNTS } from '../ledger/postings.ts';
-import { businessDateAt } from '../dates.ts';
+import { businessDateAt, type BusinessDate } from '../dates.ts';
 import type { Fen } from '../money.ts';
 import { collectBorrowers, type ChunkReport, type CollectionDeps } from './service.ts';
 
@@ -39,10 +40,7 @@ export async function reconcilePayouts(deps: CollectionDeps, statement: PayoutSt
   const byRequest = new Map<string, PayoutLine[]>();
   for (const l of lines) byRequest.set(l.requestId, [...(byRequest.get(l.requestId) ?? []), l]);
   const ids = [...byRequest.keys()];
-  const known = ids.length === 0 ? [] : (await sql<{ request_id: string; status: string }>`
-    select request_id, status from order_attempts where request_id = any(${ids}::text[])
-  `.execute(deps.db)).rows;
-  const status = new Map(known.map((k) => [k.request_id, k.status]));
+  const status = await knownRequestStatuses(deps.db, ids);
   const extra: PayoutLine[] = [];
   for (const [requestId, group] of byRequest) {
     const s = status.get(requestId);
@@ -53,37 +51,22 @@ export async function reconcilePayouts(deps: CollectionDeps, statement: PayoutSt
     extra.push(...sorted.slice(expected));
   }
   const today = businessDateAt(deps.clock.now());
-  const customers = new Set<string>();
+  // every duplicate at once: owners in one read, receivables, schedules and their journal in one transaction
+  const owners = await ownersOf(deps.db, extra);
+  const owned = extra.filter((l) => owners.has(l.platformRef));
   for (const line of extra) {
-    const owner = await ownerOf(deps.db, line);
-    if (!owner) {
-      report.unmatched++;
-      report.duplicates.push({ platformRef: line.platformRef, requestId: line.requestId, customerId: null, amountFen: line.amount, receivable: null });
-      continue;
+    if (owners.has(line.platformRef)) continue;
+    report.unmatched++;
+    report.duplicates.push({ platformRef: line.platformRef, requestId: line.requestId, customerId: null, amountFen: line.amount, receivable: null });
+  }
+  const customers = new Set<string>();
+  if (owned.length > 0) {
+    const made = await deps.db.transaction().execute((trx) => createRecoveries(trx, owned.map((line) => ({ line, owner: owners.get(line.platformRef)! })), today, deps.clock.now()));
+    for (const line of owned) {
+      const owner = owners.get(line.platformRef)!;
+      customers.add(owner);
+      report.duplicates.push({ platformRef: line.platformRef, requestId: line.requestId, customerId: owner, amountFen: line.amount, receivable: made.get(line.platformRef) ?? null });
     }
-    const loanId = await deps.db.transaction().execute(async (trx) => {
-      const inserted = await sql<{ id: string }>`
-        insert into loans (id, kind, customer_id, request_id, request_hash, principal_fen, rail, destination_id, mode, status, decision_date, rule_set_hash, limit_fen)
-        values ('R' || nextval('loan_numbers'), 'recovery', ${owner}, ${`recon:${line.platformRef}`}, ${line.requestId}, ${line.amount},
-          ${line.toCard ? 'card' : 'balance'}, ${line.toCard ?? line.toAccount ?? ''}, 'compliant', 'disbursed', ${today}::date, 'reconciliation', 0)
-        on conflict (request_id) do nothing returning id
-      `.execute(trx);
-      const id = inserted.rows[0]?.id;
-      if (!id) return (await trx.selectFrom('loans').select('id').where('request_id', '=', `recon:${line.platformRef}`).executeTakeFirstOrThrow()).id;
-      await insertInstallments(trx, id, [{ no: 1, dueDate: today, principal: line.amount, interest: 0 as Fen }]);
-      // the money left the lender's platform account a second time: owed back by the borrower
-      await postJournal(trx, null, {
-        kind: 'recovery',
-        memo: `duplicate payout ${line.platformRef} of request ${line.requestId}`,
-        lines: [
-          { account: ACCOUNTS.recoveryReceivable, debit: line.amount, credit: 0 as Fen, customerId: owner, loanId: id },
-          { account: ACCOUNTS.platformBalance, debit: 0 as Fen, credit: line.amount, customerId: null, loanId: null },
-        ],
-      });
-      return id;
-    });
-    customers.add(owner);
-    report.duplicates.push({ platformRef: line.platformRef, requestId: line.requestId, customerId: owner, amountFen: line.amount, receivable: loanId });
   }
   if (customers.size > 0) {
     report.collection = await collectBorrowers(deps, { ids: [...customers] }, {
@@ -93,13 +76,33 @@ export async function reconcilePayouts(deps: CollectionDeps, statement: PayoutSt
   return report;
 }
 
-async function ownerOf(db: Db, line: PayoutLine): Promise<string | null> {
-  const r = line.toAccount
-    ? await db.selectFrom('customer_accounts').select('customer_id').where('id', '=', line.toAccount).executeTakeFirst()
-    : line.toCard
-      ? await db.selectFrom('customer_bank_cards').select('customer_id').where('id', '=', line.toCard).executeTakeFirst()
-      : undefined;
-  return r?.customer_id ?? null;
+/** Who received each payout line: the owner of the account or card it went to. */
+async function ownersOf(db: Db, lines: readonly PayoutLine[]): Promise<Map<string, string>> {
+  return ownersOfPayouts(db, lines.map((l) => ({ ref: l.platformRef, account: l.toAccount, card: l.toCard })));
+}
+
+/**
+ * One recovery receivable per duplicate payout (idempotent by platform reference: a
+ * re-run finds the first), with its one installment due today and the posting that
+ * says the money left the lender's platform account a second time.
+ */
+async function createRecoveries(trx: Transaction<Database>, dups: readonly { line: PayoutLine; owner: string }[], today: string, now: Date): Promise<Map<string, string>> {
+  const loans = await insertRecoveryLoans(trx, dups.map((d) => ({
+    requestId: `recon:${d.line.platformRef}`, customerId: d.owner, requestHash: d.line.requestId, amount: d.line.amount,
+    rail: d.line.toCard ? 'card' : 'balance', destinationId: d.line.toCard ?? d.line.toAccount ?? '', decisionDate: today,
+  })));
+  const fresh = dups.filter((d) => loans.get(`recon:${d.line.platformRef}`)?.fresh);
+  await insertSchedules(trx, fresh.map((d) => ({ loanId: loans.get(`recon:${d.line.platformRef}`)!.id, installments: [{ no: 1, dueDate: today as BusinessDate, principal: d.line.amount, interest: 0 as Fen }] })));
+  const lines: PostedLine[] = fresh.flatMap((d) => {
+    const loanId = loans.get(`recon:${d.line.platformRef}`)!.id;
+    return [
+      { orderId: null, line: { account: ACCOUNTS.recoveryReceivable, debit: d.line.amount, credit: 0 as Fen, customerId: d.owner, loanId } },
+      { orderId: null, line: { account: ACCOUNTS.platformBalance, debit: 0 as Fen, credit: d.line.amount, customerId: null, loanId: null } },
+    ];
+  });
+  const named = fresh.slice(0, 5).map((d) => `${d.line.platformRef} of request ${d.line.requestId}`).join(', ');
+  await postEntry(trx, { kind: 'recovery', memo: `${fresh.length} duplicate payout${fresh.length === 1 ? '' : 's'}: ${named}${fresh.length > 5 ? ', …' : ''}`, orderId: null }, lines, now);
+  return new Map([...loans].map(([k, v]) => [k.slice('recon:'.length), v.id]));
 }
 
 /** The sandbox's movements endpoint read as a payout statement. */

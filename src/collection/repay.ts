@@ -1,8 +1,7 @@
 // Card repayment: the borrower repays from a bound bank card through a collection
 // (代收) order into the lender's balance account. Idempotent per request id like every
 // order; the money is allocated like any collection, and clears holds it covers.
-import { sql } from 'kysely';
-import { lockCustomers } from '../../db/collection.repository.ts';
+import { lockCustomers, owedOnLoan } from '../../db/collection.repository.ts';
 import { createOrder, getOrderByKey, type Order } from '../../db/orders.repository.ts';
 import { sendOrders } from '../orders/protocol.ts';
 import { collectionSettlement } from './outcomes.ts';
@@ -41,12 +40,7 @@ export async function repayFromCard(deps: CollectionDeps, input: RepayInput, wat
     if (loan.status !== 'disbursed') return { ok: false, code: 'LOAN_NOT_REPAYABLE', message: `loan ${loan.id} is ${loan.status}` };
     const card = await trx.selectFrom('customer_bank_cards').select('id').where('id', '=', input.cardId).where('customer_id', '=', loan.customer_id).executeTakeFirst();
     if (!card) return { ok: false, code: 'CARD_NOT_BOUND', message: `card ${input.cardId} is not bound to customer ${loan.customer_id}` };
-    const owed = await sql<{ owed: number }>`
-      select (coalesce((select sum((principal_fen - paid_principal_fen) + (interest_fen - paid_interest_fen) + (penalty_fen - paid_penalty_fen)) from installments where loan_id = ${loan.id}), 0)
-        - coalesce((select sum(amount_fen) from orders where loan_id = ${loan.id} and (purpose like 'collect.%' or purpose like 'repay.%')
-                    and status in ('created', 'submitted', 'unknown')), 0))::int8 as owed
-    `.execute(trx);
-    const left = owed.rows[0]?.owed ?? 0;
+    const left = await owedOnLoan(trx, loan.id);
     if (input.amount > left) return { ok: false, code: 'OVERPAYMENT', message: `loan ${loan.id} owes ${formatYuan(Math.max(0, left))}; ${formatYuan(input.amount)} is more` };
     const order = await createOrder(trx, {
       idempotencyKey: key, kind: 'collection', purpose: 'repay.card', loanId: loan.id, customerId: loan.customer_id, amount: input.amount,

@@ -6,13 +6,16 @@
 // transaction); derive the holds and make the platform's outflow block match them.
 import type { Db } from '../../db/connection.ts';
 import {
-  blockMismatches, chunkPlanner, collectionPhases, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, syncHolds,
-  type DueBorrower, type HoldChange, type ItemRecord,
+  blockMismatches, collectionPhases, dueBorrowerAccounts, holdStates, insertCollectionItems, lap, loadDueBorrowers, lockCustomers, recordBlocks, writeHolds,
+  type DueBorrower, type ItemRecord,
 } from '../../db/collection.repository.ts';
 import { insertSubmitted } from '../../db/orders.repository.ts';
-import { sendBegun } from '../orders/protocol.ts';
+import { recordOutcomes } from '../orders/protocol.ts';
+import { sendRequests } from '../orders/send.ts';
+import { toResult } from '../orders/requests.ts';
 import type { NewOrder } from '../orders/types.ts';
-import { collectionSettlement } from './outcomes.ts';
+import { collectionSettlement, syncHoldsLocked } from './outcomes.ts';
+import { decideHolds, type HoldChange } from './holds.ts';
 import type { PaymentChannel, BalanceResult } from '../channel/types.ts';
 import { MAX_BATCH } from '../channel/types.ts';
 import type { Clock } from '../dates.ts';
@@ -69,6 +72,8 @@ export interface CollectOptions {
   openHolds: boolean;
   /** only these kinds of dues (reconciliation collects its recovery receivables alone) */
   loanKinds?: readonly ('loan' | 'recovery')[];
+  /** told what the platform said of the borrowers' accounts (the hold monitor checks their blocks with it) */
+  seen?: (balances: readonly BalanceResult[]) => void;
 }
 
 export { collectionPhases };
@@ -80,10 +85,11 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
     debits: { sent: 0, succeeded: 0, failed: 0, unknown: 0 }, holds: { opened: 0, cleared: 0 }, blocks: { blocked: 0, unblocked: 0 },
   };
   // who owes, and on which accounts, then their balances: no transaction is open across the platform call
-  const first = await loadDueBorrowers(deps.db, opts.date, selection);
+  const owing = await dueBorrowerAccounts(deps.db, opts.date, selection);
   t = lap('load', t);
-  if (first.length === 0) return report;
-  const balances = await bulkBalances(deps.channel, first.flatMap((b) => b.accounts.map((a) => a.id)));
+  if (owing.size === 0) return report;
+  const ids = [...owing.keys()];
+  const balances = await bulkBalances(deps.channel, [...owing.values()].flat(), opts.seen);
   t = lap('balances-http', t);
   const evaluate = evaluatorFor(deps.collectionRules);
   const now = deps.clock.now();
@@ -92,14 +98,12 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
 
   // 1. under the borrowers' locks: the plans, recorded, with their debit orders and attempts
   const begun = await deps.db.transaction().execute(async (trx) => {
-    await chunkPlanner(trx);
-    const ids = first.map((b) => b.customerId);
     let tt = performance.now();
     await lockCustomers(trx, ids);
     tt = lap('plan:lock', tt);
-    // read again under the locks: another planner may have collected or sent meanwhile
+    // what they owe, read under the locks: no other planner collects or sends for them meanwhile
     const borrowers = await loadDueBorrowers(trx, opts.date, { ids });
-    tt = lap('plan:reload', tt);
+    tt = lap('plan:load-dues', tt);
     const items: ItemRecord[] = [];
     const orders: NewOrder[] = [];
     for (const b of borrowers) {
@@ -156,15 +160,25 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
   // 2. and 3. the debits in batch calls, then their outcomes with allocation, journal and notifications
   const totals = { collected: 0 as Fen, succeeded: 0, failed: 0, unknown: 0, customers: new Set<string>() };
   report.debits.sent = begun.length;
-  await sendBegun(deps, begun, collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), waterfallOf: (id) => waterfalls.get(id), totals }));
-  t = lap('debits+outcomes', t);
+  const sent = await sendRequests(deps.channel, begun.map((b) => ({ order: b.order, requestId: b.attempt.requestId })));
+  t = lap('debit-http', t);
+  // the holds follow in the outcomes' transaction, under the same locks
+  const holds = { customerIds: ids, asOf: opts.openHolds ? opts.date : null, clearedBy: 'collection', changes: [] as HoldChange[] };
+  const settlement = collectionSettlement({ templates: deps.notifications, now: () => deps.clock.now(), waterfallOf: (id) => waterfalls.get(id), totals, holds });
+  await recordOutcomes(deps, begun.map((b, i) => ({ orderId: b.order.id, attemptNo: b.attempt.attemptNo, result: toResult(sent[i]!) })), settlement);
+  t = lap('outcomes-tx', t);
   report.debits.succeeded = totals.succeeded;
   report.debits.failed = totals.failed;
   report.debits.unknown = totals.unknown;
   report.collected = totals.collected;
-  const after = await settleHolds(deps, first.map((b) => b.customerId), opts.openHolds ? opts.date : null);
-  report.holds = after.holds;
-  report.blocks = after.blocks;
+  if (begun.length === 0) {
+    // nothing was sent (all planned before, or nothing to take): the holds still follow what is owed
+    report.holds = (await settleHolds(deps, ids, holds.asOf)).holds;
+  } else {
+    report.holds = countHolds(holds.changes);
+  }
+  report.blocks = await syncBlocks(deps, ids);
+  lap('blocks', t);
   return report;
 }
 
@@ -183,10 +197,11 @@ function factsFor(b: DueBorrower, kind: 'loan' | 'recovery', due: Fen, oldestDue
   };
 }
 
-async function bulkBalances(channel: PaymentChannel, ids: readonly string[]): Promise<Map<string, number>> {
+async function bulkBalances(channel: PaymentChannel, ids: readonly string[], seen?: (b: readonly BalanceResult[]) => void): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (let i = 0; i < ids.length; i += MAX_BATCH) {
     const res: BalanceResult[] = await channel.balances(ids.slice(i, i + MAX_BATCH));
+    seen?.(res);
     for (const r of res) if (r.found) out.set(r.accountId, r.balance);
   }
   return out;
@@ -200,15 +215,19 @@ export async function settleHolds(
   clearedBy = 'collection',
 ): Promise<{ changes: HoldChange[]; holds: { opened: number; cleared: number }; blocks: { blocked: number; unblocked: number } }> {
   let t = performance.now();
-  const changes = await syncHolds(deps.db, customerIds, asOf, deps.clock.now(), clearedBy);
+  const changes = customerIds.length === 0 ? [] : await deps.db.transaction().execute(async (trx) => {
+    // the planner's locks: a hold is decided from dues no one else is changing
+    await lockCustomers(trx, customerIds);
+    return syncHoldsLocked(trx, customerIds, asOf, deps.clock.now(), clearedBy);
+  });
   t = lap('holds', t);
   const blocks = await syncBlocks(deps, customerIds);
   lap('blocks', t);
-  return {
-    changes,
-    holds: { opened: changes.filter((c) => c.event === 'opened').length, cleared: changes.filter((c) => c.event === 'cleared').length },
-    blocks,
-  };
+  return { changes, holds: countHolds(changes), blocks };
+}
+
+function countHolds(changes: readonly HoldChange[]): { opened: number; cleared: number } {
+  return { opened: changes.filter((c) => c.event === 'opened').length, cleared: changes.filter((c) => c.event === 'cleared').length };
 }
 
 /**

@@ -8,11 +8,9 @@
 // application still gets its own answer, error and idempotency; one bad request never
 // fails the others. Unknown outcomes are resolved by querying the platform
 // (recoverOpenAttempts), never by sending blindly.
-import type { Transaction } from 'kysely';
 import type { Db } from '../../db/connection.ts';
-import type { Database } from '../../db/types.ts';
 import {
-  creditOfCustomers, getLoans, insertLoans, insertSchedules, loansByRequestIds, lockCustomersById, markDisbursed, markFailed, type Loan, type NewLoan,
+  createLoans, creditOfCustomers, getLoans, loansByRequestIds, lockCustomersById, markDisbursed, markFailed, type CustomerCredit, type Loan, type NewLoan,
 } from '../../db/loans.repository.ts';
 import {
   beginAttempts, insertOrders, insertSubmitted, openAttempts, ordersOfLoans, succeededAttempts, type PostedLine,
@@ -28,7 +26,7 @@ import { generateSchedule, type Installment } from '../loans/schedule.ts';
 import type { PricingRules } from '../loans/pricing.ts';
 import type { ProductChoice } from '../loans/products.ts';
 import { recordOutcomes, recoverAttempts, sendBegun, type RecoveryCounts, type Settlement } from '../orders/protocol.ts';
-import type { Begun, Changed, NewOrder, Order } from '../orders/types.ts';
+import { requestIdFor, type Begun, type Changed, type NewOrder, type Order } from '../orders/types.ts';
 import { GroupCommit, type GroupOptions, type Settled } from '../orders/group.ts';
 
 export interface DisburseDeps {
@@ -106,7 +104,16 @@ interface Prepared {
   input: ApplyInput;
   mode: 'compliant' | 'legacy';
   hash: string;
-  schedule: readonly Installment[] | null;
+  schedule: readonly Installment[];
+  /** the business date its schedule starts from */
+  disbursedOn: BusinessDate;
+}
+
+/** A loan this group made, followed through its legs in memory: the answer needs no read. */
+interface Made {
+  at: number;
+  loan: Loan;
+  orders: Order[];
 }
 
 /**
@@ -132,42 +139,39 @@ export async function disburseGroup(deps: DisburseDeps, inputs: readonly ApplyIn
       });
       const sum = schedule.reduce((s, i) => s + i.principal, 0);
       if (sum !== input.amount) throw new LendpayError('INVALID_INPUT', `schedule: principals sum to ${sum} fen, not the loan's ${input.amount}`);
-      prepared.push({ at, input, mode, hash, schedule });
+      prepared.push({ at, input, mode, hash, schedule, disbursedOn: input.disbursedOn ?? today });
     } catch (error) {
       out[at] = { ok: false, error };
     }
   });
   if (prepared.length === 0) return out;
 
-  // 1. one transaction: claims, limits, loans, schedules, funding orders and their attempts
-  let created: { loanId: string; at: number }[] = [];
-  let begun: Begun[] = [];
+  // 1. one transaction: the customers locked in id order, what they may borrow read in one
+  // statement, every decision made in memory, the loans with their schedules, funding
+  // orders and attempts written in one statement
+  const made = new Map<string, Made>();
   const replays: { at: number; loan: Loan }[] = [];
   let twins: { at: number; of: number }[] = [];
+  let begun: Begun[] = [];
   try {
     await deps.db.transaction().execute(async (trx) => {
-      created = [];
+      made.clear();
       replays.length = 0;
-      const decided = await decide(trx, deps, prepared, today);
+      const found = await lockCustomersById(trx, prepared.map((p) => p.input.customerId));
+      const credit = await creditOfCustomers(trx, [...found], today, prepared.map((p) => p.input.requestId));
+      const decided = decideGroup(deps, prepared, found, credit);
       for (const d of decided.answers) out[d.at] = d.settled;
       replays.push(...decided.replays);
       twins = decided.twins;
-      const loans = await insertLoans(trx, decided.fresh.map((f) => f.loan));
+      const rows = await createLoans(trx, decided.fresh.map((f) => ({ ...f.loan, installments: f.p.schedule, fund: (id: string) => fundOrder(deps, { id, mode: f.loan.mode }) })), now);
+      const byRequest = new Map(rows.map((r) => [r.loan.requestId, r]));
       const raced: Prepared[] = [];
-      const schedules: { loanId: string; installments: readonly Installment[] }[] = [];
-      const funds: NewOrder[] = [];
       for (const f of decided.fresh) {
-        const loan = loans.get(f.p.input.requestId);
-        if (!loan) {
-          raced.push(f.p); // another process created this request id between our read and insert
-          continue;
-        }
-        created.push({ loanId: loan.id, at: f.p.at });
-        schedules.push({ loanId: loan.id, installments: f.p.schedule! });
-        funds.push(fundOrder(deps, loan));
+        const r = byRequest.get(f.p.input.requestId);
+        if (!r) raced.push(f.p); // another process made this request id between our read and insert
+        else made.set(r.loan.id, { at: f.p.at, loan: r.loan, orders: [r.fund] });
       }
-      await insertSchedules(trx, schedules);
-      begun = await insertSubmitted(trx, funds, now);
+      begun = rows.map((r) => ({ order: r.fund, attempt: firstAttempt(r.fund, now) }));
       if (raced.length > 0) {
         const existing = await loansByRequestIds(trx, raced.map((p) => p.input.requestId));
         for (const p of raced) {
@@ -189,20 +193,24 @@ export async function disburseGroup(deps: DisburseDeps, inputs: readonly ApplyIn
   }
 
   // 2. and 3. the funding leg, then the payout leg, each one platform call for the group
-  const loanIds = created.map((c) => c.loanId);
   try {
     if (begun.length > 0) {
       const payouts: Begun[] = [];
-      await sendBegun(deps, begun, fundSettlement(deps, payouts));
-      if (payouts.length > 0) await sendBegun(deps, payouts, payoutSettlement(deps));
+      const funded = await sendBegun(deps, begun, fundSettlement(deps, made, payouts));
+      track(made, funded.map((c) => c.order));
+      track(made, payouts.map((b) => b.order));
+      if (payouts.length > 0) track(made, (await sendBegun(deps, payouts, payoutSettlement(deps, made))).map((c) => c.order));
     }
     // whatever did not finish in one pass (a failed leg, an escalation step) goes the long way
-    const states = await getLoans(deps.db, loanIds);
-    const pending = states.filter((l) => l.status === 'disbursing').map((l) => l.id);
-    if (pending.length > 0) await driveLoans(deps, pending);
+    const pending = [...made.values()].filter((m) => m.loan.status === 'disbursing').map((m) => m.loan.id);
+    if (pending.length > 0) {
+      const after = await driveLoans(deps, pending);
+      const orders = await ordersOfLoans(deps.db, pending);
+      for (const id of pending) made.set(id, { ...made.get(id)!, loan: after.get(id)!, orders: orders.get(id) ?? [] });
+    }
   } catch (error) {
     // the loans exist and their attempts are recorded: recovery finishes them; say what happened
-    for (const c of created) out[c.at] = { ok: false, error };
+    for (const m of made.values()) out[m.at] = { ok: false, error };
   }
   // a replay drives its loan too (idempotent), then waits briefly for whoever is sending it
   if (replays.length > 0) {
@@ -213,17 +221,27 @@ export async function disburseGroup(deps: DisburseDeps, inputs: readonly ApplyIn
       for (const r of replays) if (out[r.at] === undefined) out[r.at] = { ok: false, error };
     }
   }
-  const answered = created.filter((c) => out[c.at] === undefined);
-  if (answered.length > 0) {
-    const [loans, orders] = await Promise.all([getLoans(deps.db, answered.map((c) => c.loanId)), ordersOfLoans(deps.db, answered.map((c) => c.loanId))]);
-    const byId = new Map(loans.map((l) => [l.id, l]));
-    for (const c of answered) out[c.at] = { ok: true, value: { ok: true, loan: byId.get(c.loanId)!, replay: false, orders: orders.get(c.loanId) ?? [] } };
-  }
+  for (const m of made.values()) if (out[m.at] === undefined) out[m.at] = { ok: true, value: { ok: true, loan: m.loan, replay: false, orders: m.orders } };
   for (const t of twins) {
     const first = out[t.of]!;
     out[t.at] = first.ok && first.value.ok ? { ok: true, value: { ...first.value, replay: true } } : first;
   }
   return out;
+}
+
+function firstAttempt(order: Order, now: Date): Begun['attempt'] {
+  return { orderId: order.id, attemptNo: 1, requestId: requestIdFor(order, 1), status: 'submitted', errorCode: null, platformRef: null, submittedAt: now, resolvedAt: null };
+}
+
+/** The orders as they now stand, in their loans' records. */
+function track(made: Map<string, Made>, orders: readonly Order[]): void {
+  for (const o of orders) {
+    const m = o.loanId ? made.get(o.loanId) : undefined;
+    if (!m) continue;
+    const i = m.orders.findIndex((x) => x.id === o.id);
+    if (i >= 0) m.orders[i] = o;
+    else m.orders.push(o);
+  }
 }
 
 interface Decided {
@@ -234,12 +252,9 @@ interface Decided {
   fresh: { p: Prepared; loan: NewLoan }[];
 }
 
-/** Under the customers' locks: replays, refusals and the loans to create, in arrival order. */
-async function decide(trx: Transaction<Database>, deps: DisburseDeps, prepared: readonly Prepared[], today: string): Promise<Decided> {
+/** Replays, refusals and the loans to make, in arrival order, from what was read under the locks. Pure. */
+function decideGroup(deps: Pick<DisburseDeps, 'allowLegacyMode'>, prepared: readonly Prepared[], found: ReadonlySet<string>, credit: ReadonlyMap<string, CustomerCredit>): Decided {
   const d: Decided = { answers: [], replays: [], twins: [], fresh: [] };
-  const found = await lockCustomersById(trx, prepared.map((p) => p.input.customerId));
-  const existing = await loansByRequestIds(trx, prepared.map((p) => p.input.requestId));
-  const credit = await creditOfCustomers(trx, [...found], today);
   const inGroup = new Map<string, { hash: string; at: number }>();
   const taken = new Map<string, number>(); // principal granted to each customer within this group
   const refuse = (p: Prepared, r: Refusal) => d.answers.push({ at: p.at, settled: { ok: true, value: r } });
@@ -249,7 +264,8 @@ async function decide(trx: Transaction<Database>, deps: DisburseDeps, prepared: 
       refuse(p, { ok: false, code: 'CUSTOMER_NOT_FOUND', message: `no customer ${input.customerId}` });
       continue;
     }
-    const before = existing.get(input.requestId);
+    const c = credit.get(input.customerId)!;
+    const before = c.loansByRequest.get(input.requestId);
     if (before) {
       const r = replayOf(before, p.hash, input.requestId);
       if (r.ok) d.replays.push({ at: p.at, loan: r.loan });
@@ -267,7 +283,6 @@ async function decide(trx: Transaction<Database>, deps: DisburseDeps, prepared: 
       refuse(p, { ok: false, code: 'LEGACY_MODE_DISABLED', message: 'legacy top-up-then-payout is only for migrating old loans and is disabled (LENDPAY_ALLOW_LEGACY_MODE)' });
       continue;
     }
-    const c = credit.get(input.customerId)!;
     const check = checkApplication({ customerId: input.customerId, amount: input.amount, decision: c.decision, outstanding: (c.outstanding + (taken.get(input.customerId) ?? 0)) as Fen });
     if (!check.ok) {
       refuse(p, check);
@@ -286,7 +301,7 @@ async function decide(trx: Transaction<Database>, deps: DisburseDeps, prepared: 
       loan: {
         customerId: input.customerId, requestId: input.requestId, requestHash: p.hash, principal: input.amount, rail: input.rail, destinationId: destinationId!,
         mode: p.mode, decisionDate: c.decision!.businessDate, ruleSetHash: c.decision!.ruleSetHash, limit: c.decision!.limit,
-        product: input.product?.terms ?? null, disbursedOn: input.disbursedOn ?? today,
+        product: input.product?.terms ?? null, disbursedOn: p.disbursedOn,
       },
     });
   }
@@ -300,12 +315,11 @@ function replayOf(existing: Loan, hash: string, requestId: string): { ok: true; 
   return { ok: true, loan: existing };
 }
 
-function fundOrder(deps: Pick<DisburseDeps, 'lender'>, loan: Loan): NewOrder {
+function fundOrder(deps: Pick<DisburseDeps, 'lender'>, loan: Pick<Loan, 'id' | 'mode'>): Omit<NewOrder, 'loanId' | 'customerId' | 'amount'> {
   return {
     idempotencyKey: `disburse:${loan.id}:fund`,
     kind: loan.mode === 'legacy' ? 'topup' : 'collection',
     purpose: loan.mode === 'legacy' ? 'disburse.topup' : 'disburse.fund',
-    loanId: loan.id, customerId: loan.customerId, amount: loan.principal,
     sourceRef: `card:${deps.lender.cardId}`, destinationRef: `account:${deps.lender.accountId}`,
   };
 }
@@ -327,26 +341,21 @@ function postings(changed: readonly Changed[]): PostedLine[] {
 }
 
 /**
- * The funding leg's outcomes: its journal lines, and for every loan whose funding
- * succeeded its payout order with the attempt recorded, in the same transaction.
+ * The funding leg's outcomes: its journal lines, and for every loan of the group whose
+ * funding succeeded its payout order with the attempt recorded, in the same transaction.
  */
-function fundSettlement(deps: DisburseDeps, payouts: Begun[]): Settlement {
+function fundSettlement(deps: DisburseDeps, made: ReadonlyMap<string, Made>, payouts: Begun[]): Settlement {
   return {
     async settle(trx, changed) {
-      const ok = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null);
-      if (ok.length > 0) {
-        const loans = new Map((await getLoans(trx, ok.map((c) => c.order.loanId!))).map((l) => [l.id, l]));
-        const wanted = ok.map((c) => loans.get(c.order.loanId!)).filter((l): l is Loan => l !== undefined && l.status === 'disbursing');
-        const fundOf = new Map(ok.map((c) => [c.order.loanId!, c.order.id]));
-        payouts.push(...(await insertSubmitted(trx, wanted.map((l) => payoutOrder(deps, l, fundOf.get(l.id)!)), deps.clock.now())));
-      }
+      const ok = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null && made.has(c.order.loanId));
+      payouts.push(...(await insertSubmitted(trx, ok.map((c) => payoutOrder(deps, made.get(c.order.loanId!)!.loan, c.order.id)), deps.clock.now())));
       return postings(changed);
     },
   };
 }
 
 /** The payout leg's outcomes: the journal, and the loans disbursed with when the money arrives. */
-function payoutSettlement(deps: DisburseDeps): Settlement {
+function payoutSettlement(deps: DisburseDeps, made: Map<string, Made>): Settlement {
   return {
     async settle(trx, changed) {
       const done: { loanId: string; arrivesAt: Date }[] = [];
@@ -355,7 +364,10 @@ function payoutSettlement(deps: DisburseDeps): Settlement {
         const arrival = arrivalOf(deps, c.order, deps.clock.now());
         if (arrival) done.push({ loanId: c.order.loanId, arrivesAt: arrival });
       }
-      await markDisbursed(trx, done, deps.clock.now());
+      for (const loan of await markDisbursed(trx, done, deps.clock.now())) {
+        const m = made.get(loan.id);
+        if (m) m.loan = loan;
+      }
       return postings(changed);
     },
   };

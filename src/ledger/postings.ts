@@ -45,10 +45,14 @@ export interface Posting {
 
 const ZERO = 0 as Fen;
 
-function pair(debit: LedgerAccount, credit: LedgerAccount, amount: Fen, refs: { customerId: string | null; loanId: string | null }, dims: { debit: boolean; credit: boolean }): PostingLine[] {
+/**
+ * Two lines of one amount. Every line of an order's posting names its loan and customer:
+ * an order's lines are found by them (the loan's index) within the batch entry they share.
+ */
+function pair(debit: LedgerAccount, credit: LedgerAccount, amount: Fen, refs: { customerId: string | null; loanId: string | null }): PostingLine[] {
   return [
-    { account: debit, debit: amount, credit: ZERO, customerId: dims.debit ? refs.customerId : null, loanId: dims.debit ? refs.loanId : null },
-    { account: credit, debit: ZERO, credit: amount, customerId: dims.credit ? refs.customerId : null, loanId: dims.credit ? refs.loanId : null },
+    { account: debit, debit: amount, credit: ZERO, customerId: refs.customerId, loanId: refs.loanId },
+    { account: credit, debit: ZERO, credit: amount, customerId: refs.customerId, loanId: refs.loanId },
   ];
 }
 
@@ -58,28 +62,14 @@ export function postingForSuccess(order: { purpose: string; amount: Fen; custome
   switch (order.purpose as Purpose) {
     case 'disburse.fund':
     case 'disburse.topup':
-      return {
-        kind: 'succeeded',
-        memo: `${order.idempotencyKey}: funding card → platform balance`,
-        lines: pair(ACCOUNTS.platformBalance, ACCOUNTS.fundingCard, order.amount, refs, { debit: false, credit: false }),
-      };
+      return { kind: 'succeeded', memo: `${order.idempotencyKey}: funding card → platform balance`, lines: pair(ACCOUNTS.platformBalance, ACCOUNTS.fundingCard, order.amount, refs) };
     case 'disburse.payout':
-      return {
-        kind: 'succeeded',
-        memo: `${order.idempotencyKey}: payout to borrower`,
-        lines: pair(ACCOUNTS.loansReceivable, ACCOUNTS.platformBalance, order.amount, refs, { debit: true, credit: false }),
-      };
+      return { kind: 'succeeded', memo: `${order.idempotencyKey}: payout to borrower`, lines: pair(ACCOUNTS.loansReceivable, ACCOUNTS.platformBalance, order.amount, refs) };
     default:
       throw new LendpayError('INVALID_INPUT', `no posting rule for order purpose "${order.purpose}"`);
   }
 }
 
-/**
- * Money collected for a loan (a debit of the borrower's balance account, a card
- * repayment): into the lender's platform balance, out of what the loan owes —
- * principal, interest, and anything beyond what was owed as an overpayment.
- * Every line carries the loan and the customer, so a loan's ledger reads from its lines.
- */
 export function postingForCollection(c: {
   amount: Fen; principal: Fen; interest: Fen; overpayment: Fen; kind: 'loan' | 'recovery'; customerId: string; loanId: string;
   /** overdue penalty paid: it was booked as income when it accrued, so it settles the receivable */

@@ -1,12 +1,11 @@
 // The penalty accrual of the post-settlement batch, for one chunk of borrowers: under
-// their loans' locks, what accrues for the date (src/loans/penalty.ts), written to the
+// their locks (as the planner and collection outcomes take them), what accrues for the date (src/loans/penalty.ts), written to the
 // installments and posted (penalty receivable against penalty income), all in one
 // transaction. Idempotent per date: an installment accrued through the date is not
 // touched again, so a chunk run twice, or the batch re-run, accrues nothing twice.
 import type { Db } from '../../db/connection.ts';
 import { applyPenaltyAccruals, lockPenaltyFacts, type CustomerRange } from '../../db/penalties.repository.ts';
 import { postEntry, type PostedLine } from '../../db/orders.repository.ts';
-import { chunkPlanner } from '../../db/collection.repository.ts';
 import type { BusinessDate } from '../dates.ts';
 import type { Fen } from '../money.ts';
 import { postingForPenaltyAccruals } from '../ledger/postings.ts';
@@ -20,8 +19,6 @@ export interface AccrualReport {
 
 export async function accrueChunkPenalties(db: Db, date: BusinessDate, range: CustomerRange, now: Date): Promise<AccrualReport> {
   return db.transaction().execute(async (trx) => {
-    // index lookups driven by the chunk's loans, no JIT for millisecond statements (as collection's chunks)
-    await chunkPlanner(trx);
     const facts = await lockPenaltyFacts(trx, date, range);
     const written = await applyPenaltyAccruals(trx, accruePenalties(facts, date));
     const byLoan = new Map<string, { customerId: string; loanId: string; amount: number }>();

@@ -1,9 +1,8 @@
 // Repayment schedules: the default one lendpay generates (equal daily principal,
 // daily interest on what is still outstanding) and the check of one the loan
 // business system passes in. Pure: amounts in fen, dates as business dates.
-import { DateTime } from 'luxon';
 import { LendpayError } from '../errors.ts';
-import { ZONE, parseBusinessDate, type BusinessDate } from '../dates.ts';
+import { addCalendarDays, parseBusinessDate, type BusinessDate } from '../dates.ts';
 import { formatYuan, parseYuan, type Fen } from '../money.ts';
 import { allocateEvenly, mulRatioHalfEven } from './rounding.ts';
 import { MAX_DAILY_RATE_PPM, MAX_TERM_DAYS } from './pricing.ts';
@@ -25,7 +24,7 @@ export interface ScheduleTerms {
 }
 
 export function addDays(date: BusinessDate, days: number): BusinessDate {
-  return DateTime.fromISO(date, { zone: ZONE }).plus({ days }).toISODate() as BusinessDate;
+  return addCalendarDays(date, days);
 }
 
 /**
@@ -44,14 +43,13 @@ export function generateSchedule(terms: ScheduleTerms): Installment[] {
   }
   parseBusinessDate(startDate, 'startDate');
   const parts = allocateEvenly(principal, termDays);
-  const start = DateTime.fromISO(startDate, { zone: ZONE });
   const out: Installment[] = [];
   let outstanding: number = principal;
   for (let i = 0; i < termDays; i++) {
     const p = parts[i]!;
     out.push({
       no: i + 1,
-      dueDate: start.plus({ days: i + 1 }).toISODate() as BusinessDate,
+      dueDate: addCalendarDays(startDate, i + 1),
       principal: p,
       interest: mulRatioHalfEven(outstanding as Fen, dailyRatePpm, 1_000_000),
     });

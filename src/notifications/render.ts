@@ -28,19 +28,24 @@ export function bankName(code: string | null | undefined): string {
   return BANK_NAMES[code.toUpperCase()] ?? code;
 }
 
+/** The time fields of one instant; a batch renders thousands of messages for one `at`. */
+let lastAt = Number.NaN;
+let lastTime: { year: string; month: string; day: string; MM: string; DD: string; hh: string; mm: string } | null = null;
+function timeFields(at: Date) {
+  const ms = at.getTime();
+  if (ms === lastAt && lastTime) return lastTime;
+  const t = DateTime.fromJSDate(at, { zone: ZONE });
+  if (!t.isValid) throw new LendpayError('INVALID_DATE', 'notification time is not a valid instant');
+  lastTime = { year: String(t.year), month: String(t.month), day: String(t.day), MM: t.toFormat('MM'), DD: t.toFormat('dd'), hh: t.toFormat('HH'), mm: t.toFormat('mm') };
+  lastAt = ms;
+  return lastTime;
+}
+
 export function placeholderValues(params: NotificationParams): Record<Placeholder, string> {
   if (!Number.isSafeInteger(params.amount) || params.amount < 0) throw new LendpayError('INVALID_AMOUNT', `notification amount: ${params.amount} is not a whole number of fen`);
-  const t = DateTime.fromJSDate(params.at, { zone: ZONE });
-  if (!t.isValid) throw new LendpayError('INVALID_DATE', 'notification time is not a valid instant');
   return {
     last4: params.account.slice(-4),
-    year: String(t.year),
-    month: String(t.month),
-    day: String(t.day),
-    MM: t.toFormat('MM'),
-    DD: t.toFormat('dd'),
-    hh: t.toFormat('HH'),
-    mm: t.toFormat('mm'),
+    ...timeFields(params.at),
     amount: formatYuanGrouped(params.amount),
     loanId: params.loanId,
     bank: bankName(params.bank),

@@ -58,7 +58,8 @@ export async function recordOutcomes(deps: Pick<ProtocolDeps, 'db' | 'clock'>, o
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
     const changed = await recordAttemptOutcomes(trx, outcomes, now);
-    if (changed.length === 0) return changed;
+    // settled even when nothing changed (another process recorded these first): a
+    // flow may have writes of its own that follow from the state, not the change
     const lines = await settlement.settle(trx, changed);
     if (lines.length > 0) await postEntry(trx, entryFor(changed, lines), lines, now);
     return changed;

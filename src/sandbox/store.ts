@@ -117,16 +117,119 @@ export function newPlatformRef(): string {
 interface AccountRow { id: string; customer_id: string; balance_fen: number; frozen_outflow: boolean; frozen: boolean }
 interface CardRow { id: string; customer_id: string; balance_fen: number; valid: boolean }
 
+/** A request id another batch recorded between our read and our insert: the batch starts over and finds it. */
+class Raced extends Error {}
+
 export async function processBatch(pool: pg.Pool, items: readonly Item[], opts: ProcessOptions): Promise<ItemResult[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await processOnce(pool, items, opts);
+      return opts.resend ? await processOnce(pool, items, opts) : await processDecided(pool, items, opts);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if ((code === '40P01' || code === '40001') && attempt < 5) continue;
+      if ((e instanceof Raced || code === '40P01' || code === '40001') && attempt < 5) continue;
       throw e;
     }
   }
+}
+
+/**
+ * A batch in one transaction with a fixed number of statements: the ids already known
+ * are read, the accounts and cards locked in id order, every new item decided in
+ * memory in batch order, then each request written once with its outcome, and the
+ * balances and movements in one statement.
+ */
+async function processDecided(pool: pg.Pool, items: readonly Item[], opts: ProcessOptions): Promise<ItemResult[]> {
+  const first = new Map<string, Item>();
+  for (const it of items) if (!first.has(it.requestId)) first.set(it.requestId, it);
+  const unique = [...first.values()];
+  const decided = new Map<string, ItemResult>();
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const stored = await client.query<{ request_id: string; op: string; payload_hash: string; status: string; code: string | null; amount: number; platform_ref: string; arrives_at: Date | null }>(
+      `select request_id, op, payload_hash, status, code, amount, platform_ref, arrives_at from sandbox.requests where request_id = any($1::text[])`,
+      [unique.map((i) => i.requestId)],
+    );
+    const known = new Map(stored.rows.map((r) => [r.request_id, r]));
+    const work: Item[] = [];
+    for (const it of unique) {
+      const row = known.get(it.requestId);
+      if (!row) {
+        if (opts.faults.get(it.requestId)?.drop) decided.set(it.requestId, { requestId: it.requestId, status: 'dropped' });
+        else work.push(it);
+      } else if (row.op !== it.op || row.payload_hash !== it.hash) {
+        decided.set(it.requestId, { requestId: it.requestId, status: 'rejected', code: 'REQUEST_ID_REUSED', message: `request id ${it.requestId} was used before for a different ${row.op} request; the first request stands` });
+      } else decided.set(it.requestId, toOutcome(row));
+    }
+    if (work.length > 0) {
+      const accountIds = [...new Set(work.flatMap((i) => [i.fromAccount, i.toAccount]).filter((x): x is string => x !== undefined))].sort();
+      const cardIds = [...new Set(work.flatMap((i) => [i.fromCard, i.toCard]).filter((x): x is string => x !== undefined))].sort();
+      const accounts = new Map(
+        (accountIds.length === 0 ? [] : (await client.query<AccountRow>(`select id, customer_id, balance_fen, frozen_outflow, frozen from sandbox.accounts where id = any($1::text[]) order by id for update`, [accountIds])).rows).map((r) => [r.id, r]),
+      );
+      const cards = new Map(
+        (cardIds.length === 0 ? [] : (await client.query<CardRow>(`select id, customer_id, balance_fen, valid from sandbox.cards where id = any($1::text[]) order by id for update`, [cardIds])).rows).map((r) => [r.id, r]),
+      );
+      const changedAccounts = new Set<string>();
+      const changedCards = new Set<string>();
+      const moves: { requestId: string; ref: string; kind: string; fa: string | null; ta: string | null; fc: string | null; tc: string | null; amount: number; arrivesAt: Date | null }[] = [];
+      const outcomes: (StoredOutcome & { op: MoneyOp; hash: string })[] = [];
+      for (const it of work) {
+        const ref = newPlatformRef();
+        const code = opts.faults.get(it.requestId)?.fail ?? check(it, accounts, cards, opts.limits);
+        if (code) {
+          outcomes.push({ requestId: it.requestId, status: 'failed', code, amount: it.amount, platformRef: ref, arrivesAt: null, op: it.op, hash: it.hash });
+          continue;
+        }
+        if (it.fromAccount) { accounts.get(it.fromAccount)!.balance_fen -= it.amount; changedAccounts.add(it.fromAccount); }
+        if (it.fromCard) { cards.get(it.fromCard)!.balance_fen -= it.amount; changedCards.add(it.fromCard); }
+        if (it.toAccount) { accounts.get(it.toAccount)!.balance_fen += it.amount; changedAccounts.add(it.toAccount); }
+        if (it.toCard) { cards.get(it.toCard)!.balance_fen += it.amount; changedCards.add(it.toCard); }
+        const arrivesAt = it.toCard ? opts.cardArrival(opts.now) : opts.now;
+        moves.push({ requestId: it.requestId, ref, kind: it.op, fa: it.fromAccount ?? null, ta: it.toAccount ?? null, fc: it.fromCard ?? null, tc: it.toCard ?? null, amount: it.amount, arrivesAt });
+        outcomes.push({ requestId: it.requestId, status: 'succeeded', code: null, amount: it.amount, platformRef: ref, arrivesAt, op: it.op, hash: it.hash });
+      }
+      // each request once, with its outcome: an id another batch wrote meanwhile starts this one over
+      const written = await client.query<{ request_id: string }>(
+        `insert into sandbox.requests (request_id, op, payload_hash, status, code, amount, created_at, applied, platform_ref, arrives_at)
+         select r, o, h, s, c, a, $7, s = 'succeeded', p, t from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $8::text[], $9::timestamptz[]) as u(r, o, h, s, c, a, p, t)
+         order by r
+         on conflict (request_id) do nothing
+         returning request_id`,
+        [outcomes.map((o) => o.requestId), outcomes.map((o) => o.op), outcomes.map((o) => o.hash), outcomes.map((o) => o.status), outcomes.map((o) => o.code),
+          outcomes.map((o) => o.amount), opts.now, outcomes.map((o) => o.platformRef), outcomes.map((o) => o.arrivesAt)],
+      );
+      if (written.rows.length !== outcomes.length) throw new Raced();
+      const ai = [...changedAccounts], ci = [...changedCards];
+      if (moves.length > 0) {
+        await client.query(
+          `with a as (
+             update sandbox.accounts x set balance_fen = u.b from unnest($11::text[], $12::int8[]) as u(id, b) where x.id = u.id
+           ), c as (
+             update sandbox.cards x set balance_fen = u.b from unnest($13::text[], $14::int8[]) as u(id, b) where x.id = u.id
+           )
+           insert into sandbox.movements (request_id, platform_ref, kind, from_account, to_account, from_card, to_card, amount, arrives_at, created_at)
+           select r, p, k, fa, ta, fc, tc, a, t, $10 from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::timestamptz[]) as u(r, p, k, fa, ta, fc, tc, a, t)`,
+          [moves.map((m) => m.requestId), moves.map((m) => m.ref), moves.map((m) => m.kind), moves.map((m) => m.fa), moves.map((m) => m.ta), moves.map((m) => m.fc), moves.map((m) => m.tc),
+            moves.map((m) => m.amount), moves.map((m) => m.arrivesAt), opts.now, ai, ai.map((id) => accounts.get(id)!.balance_fen), ci, ci.map((id) => cards.get(id)!.balance_fen)],
+        );
+      }
+      for (const o of outcomes) decided.set(o.requestId, { requestId: o.requestId, status: o.status, code: o.code, amount: o.amount, platformRef: o.platformRef, arrivesAt: o.arrivesAt });
+    }
+    await client.query('commit');
+  } catch (e) {
+    await client.query('rollback').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+  return items.map((it) => {
+    const d = decided.get(it.requestId)!;
+    if (first.get(it.requestId) !== it && first.get(it.requestId)!.hash !== it.hash) {
+      return { requestId: it.requestId, status: 'rejected', code: 'REQUEST_ID_REUSED', message: `request id ${it.requestId} appears twice in the batch with different payloads; the first stands` };
+    }
+    return d;
+  });
 }
 
 async function processOnce(pool: pg.Pool, items: readonly Item[], opts: ProcessOptions): Promise<ItemResult[]> {
@@ -141,9 +244,8 @@ async function processOnce(pool: pg.Pool, items: readonly Item[], opts: ProcessO
   const decided = new Map<string, ItemResult>();
   try {
     await client.query('begin');
-    // ~1,000 rows joined by key to tables that grow: index lookups, not a hash over a
-    // sequential scan of the whole table (see chunkPlanner in db/collection.repository.ts)
-    await client.query('set local random_page_cost = 1.1; set local jit = off');
+    // ~1,000 rows joined by key to tables that grow: index lookups (the pool's session
+    // settings, SESSION_OPTIONS in db/connection.ts), not a hash over a sequential scan
     const claimed = await client.query<{ request_id: string }>(
       `insert into sandbox.requests (request_id, op, payload_hash, status, amount, platform_ref)
        select r, o, h, 'pending', a, p from unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[]) as u(r, o, h, a, p)

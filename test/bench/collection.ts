@@ -306,7 +306,7 @@ export const COLLECTION_STAGES: Stage[] = [
       const one = serial.length > 0 ? await run(serial, 1, 'serial') : null;
       const a = await run(main, conc, 'main');
       const rows: StageRow[] = [{
-        stage: 'disburse', items: a.n, seconds: a.seconds, limitOf: 'limit:disburse',
+        stage: 'disburse', items: a.n, seconds: a.seconds, limitOf: 'limit:disburse+fks+statement-check',
         note: `${conc} concurrent; per loan p50 ${a.p50.toFixed(0)} ms, p95 ${a.p95.toFixed(0)} ms, p99 ${a.p99.toFixed(0)} ms; ${a.txPerLoan.toFixed(1)} transactions a loan (lendpay + sandbox)${a.unknown ? `; ${a.unknown} timed out, finished by recovery` : ''}`,
       }];
       if (one) {
@@ -388,7 +388,7 @@ export const COLLECTION_STAGES: Stage[] = [
       `.execute(ctx.database.db);
       return [
         {
-          stage: 'post-settlement', items: sum.loans, seconds: s, limitOf: 'limit:post-settlement',
+          stage: 'post-settlement', items: sum.loans, seconds: s, limitOf: 'limit:post-settlement+fks+statement-check',
           note: `${res.run.totalChunks} chunks; ${steps}; ${sum.openHolds} holds, ${sum.blockedBorrowers} blocked; penalty accrued on ${pen.rows[0]!.n} installments (${(pen.rows[0]!.fen / 100).toFixed(2)} CNY)`,
         },
         ...phaseRows('post-settlement', sum.loans),
@@ -416,7 +416,7 @@ export const COLLECTION_STAGES: Stage[] = [
       const s = seconds(t0);
       ctx.state.set('hold-monitor', open.rows.length);
       return [
-        { stage: 'hold-monitor', items: open.rows.length, seconds: s, limitOf: 'limit:hold-monitor', note: `${m.debits} debits, ${m.cleared} cleared, ${m.unblocked} unblocked` },
+        { stage: 'hold-monitor', items: open.rows.length, seconds: s, limitOf: 'limit:hold-monitor+fks+statement-check', note: `${m.debits} debits, ${m.cleared} cleared, ${m.unblocked} unblocked` },
       ];
     },
   },
@@ -464,74 +464,106 @@ export const COLLECTION_STAGES: Stage[] = [
   {
     name: 'collection-limits',
     byDefault: true,
-    // What the collection stages are held against: a plain set-based copy of the very
-    // order + journal rows each wrote (into tables LIKE the originals, with their indexes).
+    // What the money-path stages are held against: a plain set-based copy of every row
+    // each wrote — orders, attempts, journal lines and entries, and for collection the
+    // plans and the notifications — into tables LIKE the originals (their indexes),
+    // then the same with the foreign keys the real tables carry and the journal's
+    // balance check once per statement; for collection also an update of the very
+    // installments it paid (paid + 0: the write, not the arithmetic).
     async run(ctx) {
       const { db } = ctx.database;
       const rows: StageRow[] = [];
-      const copy = async (label: string, orderFilter: ReturnType<typeof sql>, items: number, integrity: false | 'row' | 'statement' = false) => {
+      const TABLES = ['loans', 'installments', 'collection_items', 'orders', 'order_attempts', 'journal_entries', 'journal_lines', 'notifications'] as const;
+      const copy = async (label: string, orderFilter: ReturnType<typeof sql>, items: number, opts: { integrity: boolean; plans: ReturnType<typeof sql> | null; loans?: ReturnType<typeof sql> }) => {
         let n = 0;
         await db.connection().execute(async (k) => {
-          for (const t of ['journal_lines', 'journal_entries', 'order_attempts', 'orders']) await sql`drop table if exists ${sql.table(`bench_copy_${t}`)} cascade`.execute(k);
-          for (const t of ['orders', 'order_attempts', 'journal_entries', 'journal_lines']) {
-            await sql`create table ${sql.table(`bench_copy_${t}`)} (like ${sql.table(t)} including all)`.execute(k);
-          }
-          if (integrity) {
-            // what the real tables carry and LIKE does not copy: the foreign keys (one
-            // lookup per row each) and the journal's balanced-at-commit trigger (one per line)
+          for (const t of [...TABLES].reverse()) await sql`drop table if exists ${sql.table(`bench_copy_${t}`)} cascade`.execute(k);
+          for (const t of TABLES) await sql`create table ${sql.table(`bench_copy_${t}`)} (like ${sql.table(t)} including all)`.execute(k);
+          await sql`drop table if exists bench_orders_written`.execute(k);
+          await sql`create temp table bench_orders_written as select id from orders o where ${orderFilter}`.execute(k);
+          await sql`analyze bench_orders_written`.execute(k);
+          if (opts.integrity) {
             await sql`
+              alter table bench_copy_loans add foreign key (customer_id) references customers (id);
+              alter table bench_copy_installments add foreign key (loan_id) references bench_copy_loans (id);
+              alter table bench_copy_collection_items add foreign key (loan_id) references loans (id), add foreign key (customer_id) references customers (id),
+                add foreign key (run_id) references batch_runs (id);
               alter table bench_copy_orders add foreign key (loan_id) references loans (id), add foreign key (customer_id) references customers (id),
                 add foreign key (parent_order_id) references orders (id);
               alter table bench_copy_order_attempts add foreign key (order_id) references bench_copy_orders (id);
               alter table bench_copy_journal_entries add foreign key (order_id) references bench_copy_orders (id);
               alter table bench_copy_journal_lines add foreign key (entry_id) references bench_copy_journal_entries (id);
+              alter table bench_copy_notifications add foreign key (customer_id) references customers (id), add foreign key (order_id) references bench_copy_orders (id);
+              create or replace function bench_balanced_stmt() returns trigger language plpgsql as $$
+              declare bad bigint;
+              begin
+                select entry_id into bad from (select distinct entry_id from new_lines) n
+                  cross join lateral (select sum(debit_fen) as d, sum(credit_fen) as c from bench_copy_journal_lines l where l.entry_id = n.entry_id) s
+                  where s.d <> s.c limit 1;
+                if bad is not null then raise exception 'journal entry % does not balance', bad; end if;
+                return null;
+              end $$;
+              create trigger bench_copy_balanced after insert on bench_copy_journal_lines
+                referencing new table as new_lines for each statement execute function bench_balanced_stmt();
             `.execute(k);
-            if (integrity === 'row') {
-              await sql`
-                create constraint trigger bench_copy_balanced after insert on bench_copy_journal_lines
-                  deferrable initially deferred for each row execute function journal_entry_balanced()
-              `.execute(k);
-            } else {
-              // the alternative: one set-based check per statement over its new lines
-              await sql`
-                create or replace function bench_balanced_stmt() returns trigger language plpgsql as $$
-                declare bad bigint;
-                begin
-                  select entry_id into bad from (select entry_id from new_lines group by entry_id) n
-                    join lateral (select sum(debit_fen) as d, sum(credit_fen) as c from bench_copy_journal_lines l where l.entry_id = n.entry_id) s on true
-                    where s.d <> s.c limit 1;
-                  if bad is not null then raise exception 'journal entry % does not balance', bad; end if;
-                  return null;
-                end $$;
-                create trigger bench_copy_balanced after insert on bench_copy_journal_lines
-                  referencing new table as new_lines for each statement execute function bench_balanced_stmt();
-              `.execute(k);
-            }
-            await sql`begin`.execute(k);
           }
+          // the rows to write, gathered first (untimed): the limit is the writing alone
+          const src = async (t: string, q: ReturnType<typeof sql>) => {
+            await sql`drop table if exists ${sql.table(`bench_src_${t}`)}`.execute(k);
+            await sql`create temp table ${sql.table(`bench_src_${t}`)} as ${q}`.execute(k);
+          };
+          // a disbursement makes its loan and schedule too (the copies take new ids: the originals exist)
+          await src('loans', opts.loans ? sql`select l.* from loans l where ${opts.loans}` : sql`select * from loans where false`);
+          await src('installments', opts.loans ? sql`select i.* from installments i join bench_src_loans l on l.id = i.loan_id` : sql`select * from installments where false`);
+          await src('collection_items', opts.plans ? sql`select c.* from collection_items c where ${opts.plans}` : sql`select * from collection_items where false`);
+          await src('orders', sql`select o.* from orders o join bench_orders_written w on w.id = o.id order by o.id`);
+          await src('order_attempts', sql`select a.* from order_attempts a join bench_orders_written w on w.id = a.order_id order by a.order_id, a.attempt_no`);
+          await src('journal_lines', sql`
+            select l.* from journal_lines l join orders o on o.loan_id = l.loan_id and o.id = l.order_id join bench_orders_written w on w.id = o.id
+            union select l.* from journal_lines l join journal_entries e on e.id = l.entry_id join bench_orders_written w on w.id = e.order_id
+            order by 1, 2`);
+          await src('journal_entries', sql`select e.* from journal_entries e where e.id in (select entry_id from bench_src_journal_lines) order by e.id`);
+          await src('notifications', sql`select x.* from notifications x join bench_orders_written w on w.id = x.order_id order by x.id`);
+          await src('paid', sql`
+            select i.loan_id, i.no from installments i
+            where i.loan_id in (select distinct o.loan_id from orders o join bench_orders_written w on w.id = o.id where o.status = 'succeeded')
+              and (i.paid_principal_fen > 0 or i.paid_interest_fen > 0)`);
+          await sql`analyze bench_src_paid`.execute(k);
+          await sql`begin`.execute(k);
           const t1 = performance.now();
-          n += Number((await sql`insert into bench_copy_orders select * from orders o where ${orderFilter}`.execute(k)).numAffectedRows ?? 0);
-          n += Number((await sql`insert into bench_copy_order_attempts select a.* from order_attempts a join bench_copy_orders o on o.id = a.order_id`.execute(k)).numAffectedRows ?? 0);
-          n += Number((await sql`insert into bench_copy_journal_entries select e.* from journal_entries e join bench_copy_orders o on o.id = e.order_id`.execute(k)).numAffectedRows ?? 0);
-          n += Number((await sql`insert into bench_copy_journal_lines select l.* from journal_lines l join bench_copy_journal_entries e on e.id = l.entry_id`.execute(k)).numAffectedRows ?? 0);
-          if (integrity) await sql`commit`.execute(k);
+          const ins = async (q: ReturnType<typeof sql>) => (n += Number((await q.execute(k)).numAffectedRows ?? 0));
+          for (const t of TABLES) await ins(sql`insert into ${sql.table(`bench_copy_${t}`)} select * from ${sql.table(`bench_src_${t}`)}`);
+          // the installments the stage paid, written again as they are
+          if (opts.plans) await ins(sql`update installments i set paid_principal_fen = i.paid_principal_fen + 0 from bench_src_paid s where i.loan_id = s.loan_id and i.no = s.no`);
+          await sql`commit`.execute(k);
           const s = seconds(t1);
-          for (const t of ['journal_lines', 'journal_entries', 'order_attempts', 'orders']) await sql`drop table ${sql.table(`bench_copy_${t}`)}`.execute(k);
+          for (const t of [...TABLES].reverse()) await sql`drop table ${sql.table(`bench_copy_${t}`)}`.execute(k);
           await sql`drop function if exists bench_balanced_stmt()`.execute(k);
-          rows.push({ stage: `limit:${label}${integrity ? `+fks+${integrity}-trigger` : ''}`, items, seconds: s, note: `insert … select of ${n} order, attempt and journal rows${integrity ? `, with their foreign keys and the balance check ${integrity === 'row' ? 'per line at commit (as the schema has it)' : 'per statement (set-based)'}` : ''}` });
+          await sql`drop table bench_orders_written`.execute(k);
+          for (const t of [...TABLES, 'paid']) await sql`drop table if exists ${sql.table(`bench_src_${t}`)}`.execute(k);
+          rows.push({
+            stage: `limit:${label}${opts.integrity ? '+fks+statement-check' : ''}`, items, seconds: s,
+            note: `insert … select of the ${n} rows it wrote (${opts.loans ? 'loans, schedules, ' : ''}${opts.plans ? 'plans, ' : ''}orders, attempts, journal, notifications${opts.plans ? ', installments updated' : ''})${opts.integrity ? ', with their foreign keys and the balance checked per statement' : ''}`,
+          });
         });
       };
       const disb = ctx.state.get('disburse') as { main: { n: number } } | undefined;
-      if (disb) await copy('disburse', sql`o.purpose like 'disburse.%' and o.loan_id in (select id from loans where request_id like 'bench:main:%')`, disb.main.n);
+      if (disb) {
+        const f = sql`o.purpose like 'disburse.%' and o.loan_id in (select id from loans where request_id like 'bench:main:%')`;
+        const loans = sql`l.request_id like 'bench:main:%'`;
+        await copy('disburse', f, disb.main.n, { integrity: false, plans: null, loans });
+        await copy('disburse', f, disb.main.n, { integrity: true, plans: null, loans });
+      }
       const run = await findBatchRun(db, POST_SETTLEMENT, ctx.date);
       const loans = Number((run?.summary as PostSettlementSummary | null)?.loans ?? 0);
       if (run) {
-        await copy('post-settlement', sql`o.purpose = 'collect.batch' and o.idempotency_key like ${`collect:%:${ctx.date}:%`}`, loans);
-        await copy('post-settlement', sql`o.purpose = 'collect.batch' and o.idempotency_key like ${`collect:%:${ctx.date}:%`}`, loans, 'row');
-        await copy('post-settlement', sql`o.purpose = 'collect.batch' and o.idempotency_key like ${`collect:%:${ctx.date}:%`}`, loans, 'statement');
+        const f = sql`o.purpose = 'collect.batch' and o.idempotency_key like ${`collect:%:${ctx.date}:%`}`;
+        const plans = sql`c.business_date = ${ctx.date}::date`;
+        await copy('post-settlement', f, loans, { integrity: false, plans });
+        await copy('post-settlement', f, loans, { integrity: true, plans });
       }
       const scanned = ctx.state.get('hold-monitor') as number | undefined;
-      if (scanned !== undefined) await copy('hold-monitor', sql`o.purpose = 'collect.hold'`, scanned);
+      if (scanned !== undefined) await copy('hold-monitor', sql`o.purpose = 'collect.hold'`, scanned, { integrity: true, plans: null });
       await sql`drop table if exists bench_due`.execute(db);
       return rows;
     },

@@ -212,9 +212,11 @@ export const STAGES: Stage[] = [
     },
   },
   // disbursement and collection: loans, disburse, post-settlement, hold-monitor, collection-replay, collection-limits
-  ...COLLECTION_STAGES.slice(0, 2),
+  // disbursement first, on merchants without a loan; then the loans due for collection
+  // (the loans stage gives --due-share of everyone a loan, --due-share 1 all of them)
+  ...COLLECTION_STAGES.filter((s) => s.name === 'disburse'),
   DISBURSE_API_STAGE,
-  ...COLLECTION_STAGES.slice(2),
+  ...COLLECTION_STAGES.filter((s) => s.name !== 'disburse'),
 ];
 
 /** Sends every chunk of the run to the queue again and works them until the queue is empty. */

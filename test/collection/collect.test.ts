@@ -107,8 +107,8 @@ test('the post-settlement batch collects own balance, cross-account and hold, to
   const items = await w.t.db.selectFrom('collection_items').select(['loan_id', 'step', 'due_fen', 'planned_fen', 'held_fen']).orderBy('loan_id').execute();
   assert.equal(items.map((i) => [i.step, i.due_fen, i.planned_fen, i.held_fen]), [['own_balance', 8000, 8000, 0], ['cross_account', 12000, 12000, 0], ['hold', 20000, 18000, 2000]]);
   const notes = await w.t.db.selectFrom('notifications').select('body').where('customer_id', '=', 'G1').execute();
-  // {last4} of the account id G1-A is 'G1-A' itself
-  assert.equal(notes.map((n) => n.body), [`您尾号G1-A的账户于11月24日09:30被扣款人民币80.00元，用于归还借款${loans.G1}。`]);
+  // a balance account has no card number: {last4} is the last four of its id
+  assert.equal(notes.map((n) => n.body), [`您尾号G1-A的余额账户于11月24日09:30在【lendpay小额贷款】发生代扣，人民币80.00，用于归还借款${loans.G1}。`]);
 });
 
 test('re-running the post-settlement batch for the date collects nothing twice', async () => {
@@ -159,6 +159,14 @@ test('a card repayment that covers the hold clears it and lifts the block', asyn
   assert.ok(replay.ok && replay.replay);
   const reused = await repayFromCard(c, { loanId: loan, cardId: 'G4-K1', amount: 1000 as Fen, requestId: 'repay-g4' });
   assert.equal(reused.ok ? 'ok' : reused.code, 'REQUEST_ID_REUSED');
+});
+
+test('customers-sms-names-the-card-by-its-last-four-digits: a card repayment reads like a bank\'s debit SMS (card last four, time in Asia/Shanghai, lender, yuan, bank)', async () => {
+  const order = await w.t.db.selectFrom('orders').select('id').where('idempotency_key', '=', 'repay:repay-g4').executeTakeFirstOrThrow();
+  const note = await w.t.db.selectFrom('notifications').select('body').where('order_id', '=', order.id).executeTakeFirstOrThrow();
+  // the card was imported as {"id": "G4-K1", "bank": "CMB", "last4": "9651"}: not "0-K1", the end of its id
+  assert.match(note.body, /^您账户9651于\d{2}月\d{2}日\d{2}:\d{2}在【lendpay小额贷款】发生快捷支付扣款，人民币40\.00\[招商银行\]$/);
+  assert.not.match(note.body, /G4-K1|4-K1/);
 });
 
 test('a payout the platform made twice becomes a receivable: debited when there is money, held and blocked when not', async () => {

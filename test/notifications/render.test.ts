@@ -21,12 +21,19 @@ test('the debit message of the issue, exactly: Asia/Shanghai time, grouped amoun
     amount: parseYuan('2000.00'),
     loanId: 'L1001',
   });
-  assert.is(text, '您尾号9651的账户于11月24日10:32被扣款人民币2,000.00元，用于归还借款L1001。');
+  assert.is(text, '您尾号9651的余额账户于11月24日10:32在【lendpay小额贷款】发生代扣，人民币2,000.00，用于归还借款L1001。');
+});
+
+test('the card repayment reads as a bank\'s debit SMS: card last four, two-digit date, lender, yuan, the bank by name', () => {
+  const text = renderNotification(shipped(), 'card_repayment', { account: '9651', bank: 'CMB', at: new Date('2026-02-09T06:32:00Z'), amount: parseYuan('2000.00'), loanId: 'L1001' });
+  assert.is(text, '您账户9651于02月09日14:32在【lendpay小额贷款】发生快捷支付扣款，人民币2,000.00[招商银行]');
+  const unknownBank = renderNotification(shipped(), 'card_repayment', { account: '0001', bank: 'XYZB', at: new Date('2026-02-09T06:32:00Z'), amount: parseYuan('1.00'), loanId: 'L1' });
+  assert.match(unknownBank, /\[XYZB\]$/, 'a bank lendpay has no name for is shown by its code');
 });
 
 test('the day and hour are Shanghai\'s across midnight UTC; minutes padded; large amounts grouped', () => {
   const text = renderNotification(shipped(), 'debit', { account: '9651', at: new Date('2026-12-31T16:05:00Z'), amount: parseYuan('1234567.8'), loanId: 'L9' });
-  assert.is(text, '您尾号9651的账户于1月1日00:05被扣款人民币1,234,567.80元，用于归还借款L9。');
+  assert.is(text, '您尾号9651的余额账户于01月01日00:05在【lendpay小额贷款】发生代扣，人民币1,234,567.80，用于归还借款L9。');
   const hold = renderNotification(shipped(), 'hold', { account: 'A1', at: new Date('2026-11-24T02:32:00Z'), amount: parseYuan('20.00'), loanId: 'L1001' });
   assert.match(hold, /借款L1001于11月24日10:32尚有人民币20\.00元未能扣款/);
 });

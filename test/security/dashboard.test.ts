@@ -25,6 +25,7 @@ if (!fs.existsSync(CHROMIUM)) {
   let w: World;
   let api: ApiServer;
   let key = '';
+  const TOKEN = 'sec-dashboard-token-0123456789';
 
   test.before(async () => {
     w = await world('sec_dash');
@@ -39,7 +40,7 @@ if (!fs.existsSync(CHROMIUM)) {
     await sql`update order_attempts set platform_ref = ${XSS('ref')}, error_code = ${XSS('acode')}
       where order_id in (select id from orders where loan_id = ${loanId})`.execute(w.t.db);
     await sql`update loans set request_id = ${XSS('req')} where id = ${loanId}`.execute(w.t.db);
-    api = await startApi({ db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, apiToken: null, stuckAfterMinutes: 10, disburseDeps: async () => w.deps });
+    api = await startApi({ db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, apiToken: TOKEN, stuckAfterMinutes: 10, disburseDeps: async () => w.deps });
   });
   test.after(async () => {
     await api?.close();
@@ -54,6 +55,9 @@ if (!fs.existsSync(CHROMIUM)) {
       const dialogs: string[] = [];
       page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
       await page.goto(`${api.url}/`);
+      // the dashboard shows data only after signing in with a token
+      await page.fill('#signin-token', TOKEN);
+      await page.click('#signin-form button[type="submit"]');
       await page.locator('#stuck', { hasText: '<img' }).first().waitFor({ timeout: 10_000 }).catch(() => {});
       const stuckText = (await page.locator('body').textContent()) ?? '';
       assert.ok(stuckText.includes("<img src=x onerror=\"window.__xss='"), 'the stuck order is listed, its markup as text');

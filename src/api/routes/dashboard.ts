@@ -1,59 +1,188 @@
-// The operators' dashboard: one page (GET /) that polls GET /dashboard/summary and
-// opens any order's timeline through GET /orders/{id}.
-import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../server.ts';
+// The operators' dashboard. Its shell (GET /) and assets under /dashboard/ are static
+// files with no data in them, public by the auth contract; every piece of data comes
+// from the JSON routes below, which need a `read` token sent as a Bearer header (the
+// page signs in with a form and keeps the token in sessionStorage, never in the URL).
+// Routes parse, call the read model (db/dashboard.repository.ts) and the shaping in
+// src/dashboard/, and answer; no SQL and no formatting here.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { tokenMatches, type ApiDeps } from '../server.ts';
+import { loansByStatus, ordersByKindAndState, recentBatchRuns, recentLoans, stuckOrders } from '../../../db/api.repository.ts';
 import {
-  loansByStatus, openHoldTotals, ordersByKindAndState, recentBatchRuns, recentLoans, stuckOrders,
-} from '../../../db/api.repository.ts';
-import { formatYuan } from '../../money.ts';
-import { DASHBOARD_HTML } from '../dashboard-page.ts';
+  collectedByDayAndStep, collectionByBusinessDate, customerPageRows, disbursedByDayAndRail, holdTotals, holdsAndBlocks, holdsByDay, orderRows, ordersByHourAndState,
+  type HoldSort,
+} from '../../../db/dashboard.repository.ts';
 import { operatorQueue } from '../../../db/escalation.repository.ts';
 import { openAlerts } from '../../../db/alerts.repository.ts';
+import { summaryView } from '../../dashboard/summary.ts';
+import { holdsView } from '../../dashboard/holds.ts';
+import { customerView } from '../../dashboard/customer.ts';
+import { chartsView } from '../../dashboard/charts.ts';
+import { orderView } from '../../dashboard/timeline.ts';
+import { daysBefore, shanghaiDay } from '../../dashboard/format.ts';
+import { badField, notFound } from '../problem.ts';
+import { ID } from '../schemas.ts';
 
-/** The order states in funnel order: every order enters at `created`. */
-const FUNNEL = ['created', 'submitted', 'unknown', 'succeeded', 'failed', 'voided'] as const;
+// The auth contract's route config (declared here identically by the security work's auth hook).
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** the least role that may call the route */
+    role?: 'read' | 'operator' | 'write';
+    /** answered without credentials */
+    public?: boolean;
+  }
+}
+
+export type Role = 'read' | 'operator' | 'write';
+export interface Principal {
+  name: string;
+  role: Role;
+}
+
+/**
+ * Who the request's token belongs to. The auth hook of the roles work sets
+ * `request.principal`; until it runs in this server, the one API token
+ * (LENDPAY_API_TOKEN) is the only credential and may do all an operator may.
+ */
+export function principalOf(req: FastifyRequest, apiToken: string | null): Principal | null {
+  const p = (req as unknown as { principal?: Principal }).principal;
+  if (p) return p;
+  return tokenMatches(apiToken, req.headers.authorization) ? { name: 'api', role: 'operator' } : null;
+}
+
+const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard');
+const CHART_JS = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+function asset(file: string, type: string): Asset {
+  const body = fs.readFileSync(file);
+  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+}
+
+/** The shell and its assets, read once: the files ship with the code. */
+function loadAssets(): Map<string, Asset> {
+  return new Map([
+    ['/', asset(path.join(STATIC_DIR, 'index.html'), 'text/html; charset=utf-8')],
+    ['/dashboard/app.js', asset(path.join(STATIC_DIR, 'app.js'), 'text/javascript; charset=utf-8')],
+    ['/dashboard/app.css', asset(path.join(STATIC_DIR, 'app.css'), 'text/css; charset=utf-8')],
+    ['/dashboard/vendor/chart.umd.min.js', asset(CHART_JS, 'text/javascript; charset=utf-8')],
+  ]);
+}
+
+const READ = { role: 'read' } as const;
+const SORTS: readonly HoldSort[] = ['amount', 'days', 'customer'];
+const COUNT = (max: number) => ({ type: 'string', pattern: `^[0-9]{1,${String(max).length}}$` }) as const;
+
+function count(text: string | undefined, field: string, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (n < min || n > max) throw badField(`querystring.${field}`, `must be between ${min} and ${max}`);
+  return n;
+}
 
 export function dashboardRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
-    reply
-      .header('content-type', 'text/html; charset=utf-8')
-      // The page has no third-party anything: scripts and styles are its own, inline.
-      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-      .header('x-content-type-options', 'nosniff')
-      .send(DASHBOARD_HTML));
+  const assets = loadAssets();
+  for (const [url, a] of assets) {
+    app.get(url, { schema: { hide: true }, config: { public: true } }, async (req, reply) => {
+      reply.header('content-type', a.type).header('cache-control', 'no-cache').header('etag', a.etag);
+      if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
+      return reply.send(a.body);
+    });
+  }
 
-  app.get('/dashboard/summary', { schema: { hide: true } }, async () => {
+  const data = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
+
+  app.get('/dashboard/session', { schema: { hide: true }, config: READ }, async (req, reply) => {
+    const p = principalOf(req, deps.apiToken);
+    if (!p) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'UNAUTHORIZED', message: 'missing or unknown bearer token' });
+    data(reply);
+    return { name: p.name, role: p.role };
+  });
+
+  app.get('/dashboard/summary', { schema: { hide: true }, config: READ }, async (_req, reply) => {
     const now = deps.clock.now();
-    const [runs, byState, stuck, loans, loanStates, holds, queue] = await Promise.all([
+    const [runs, byState, stuck, loans, loanStates, holds, queue, alerts] = await Promise.all([
       recentBatchRuns(deps.db, 20),
       ordersByKindAndState(deps.db),
       stuckOrders(deps.db, new Date(now.getTime() - deps.stuckAfterMinutes * 60_000), 50),
       recentLoans(deps.db, 20),
       loansByStatus(deps.db),
-      openHoldTotals(deps.db),
+      holdTotals(deps.db),
       operatorQueue(deps.db, 100),
+      openAlerts(deps.db, 50),
     ]);
-    const alerts = await openAlerts(deps.db, 50);
-    const funnel = FUNNEL.map((state) => ({
-      state,
-      count: byState.filter((r) => r.status === state).reduce((s, r) => s + r.count, 0),
-      byKind: Object.fromEntries(byState.filter((r) => r.status === state).map((r) => [r.kind, r.count])),
-    }));
-    return {
-      now: now.toISOString(),
-      stuckAfterMinutes: deps.stuckAfterMinutes,
-      runs: runs.map((r) => ({ ...r, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null })),
-      funnel,
-      stuck: stuck.map((o) => ({ ...o, amount: formatYuan(o.amount), updatedAt: o.updatedAt.toISOString() })),
-      loans: loans.map((l) => ({ ...l, principal: formatYuan(l.principal), createdAt: l.createdAt.toISOString() })),
-      loansByStatus: loanStates,
-      holds: { open: holds.holds, blockedBorrowers: holds.customers, amount: formatYuan(holds.amount) },
-      operatorQueue: {
-        size: queue.items.length,
-        items: queue.items.map((i) => ({ orderId: i.orderId, key: i.idempotencyKey, amount: formatYuan(i.amount), status: i.orderStatus, errorCode: i.errorCode, step: i.proposedStep, reason: i.reason, since: i.waitingSince.toISOString() })),
-        deadLetters: queue.deadLetters.length,
+    data(reply);
+    return summaryView({ now, stuckAfterMinutes: deps.stuckAfterMinutes, runs, byState, stuck, loans, loansByStatus: loanStates, holds, queue, alerts });
+  });
+
+  app.get<{ Querystring: { q?: string; sort?: HoldSort; limit?: string; offset?: string } }>('/dashboard/holds', {
+    schema: {
+      hide: true,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { q: { type: 'string', maxLength: 64 }, sort: { type: 'string', enum: [...SORTS] }, limit: COUNT(500), offset: COUNT(1_000_000) },
       },
-      alerts: alerts.map((a) => ({ id: a.id, severity: a.severity ?? 'warning', rule: a.rule ?? a.kind, message: a.message, at: a.createdAt.toISOString() })),
+    },
+    config: READ,
+  }, async (req, reply) => {
+    const page = {
+      q: (req.query.q ?? '').trim(),
+      sort: req.query.sort ?? 'amount',
+      limit: count(req.query.limit, 'limit', 100, 1, 500),
+      offset: count(req.query.offset, 'offset', 0, 0, 1_000_000),
     };
+    const [list, totals] = await Promise.all([holdsAndBlocks(deps.db, page), holdTotals(deps.db)]);
+    data(reply);
+    return holdsView(list, totals, deps.clock.now(), page);
+  });
+
+  app.get<{ Params: { id: string } }>('/dashboard/customers/:id', {
+    schema: { hide: true, params: { type: 'object', required: ['id'], properties: { id: ID } } },
+    config: READ,
+  }, async (req, reply) => {
+    const rows = await customerPageRows(deps.db, req.params.id);
+    if (!rows) throw notFound(`no customer ${req.params.id}`);
+    data(reply);
+    return customerView(rows, deps.clock.now());
+  });
+
+  app.get<{ Querystring: { days?: string; hours?: string } }>('/dashboard/charts', {
+    schema: { hide: true, querystring: { type: 'object', additionalProperties: false, properties: { days: COUNT(90), hours: COUNT(168) } } },
+    config: READ,
+  }, async (req, reply) => {
+    const days = count(req.query.days, 'days', 14, 1, 90);
+    const hours = count(req.query.hours, 'hours', 24, 1, 168);
+    const now = deps.clock.now();
+    const to = shanghaiDay(now);
+    const from = daysBefore(to, days - 1);
+    const fromInstant = new Date(`${from}T00:00:00+08:00`);
+    const [disbursed, collected, collection, holds, ordersByHour] = await Promise.all([
+      disbursedByDayAndRail(deps.db, fromInstant),
+      collectedByDayAndStep(deps.db, fromInstant),
+      collectionByBusinessDate(deps.db, from),
+      holdsByDay(deps.db, from, to),
+      ordersByHourAndState(deps.db, new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - (hours - 1) * 3_600_000)),
+    ]);
+    data(reply);
+    return chartsView({ from, to, disbursed, collected, collection, holds, hours, ordersByHour }, now);
+  });
+
+  app.get<{ Params: { ref: string } }>('/dashboard/orders/:ref', {
+    schema: { hide: true, params: { type: 'object', required: ['ref'], properties: { ref: { ...ID, description: 'an order id or idempotency key' } } } },
+    config: READ,
+  }, async (req, reply) => {
+    const rows = await orderRows(deps.db, req.params.ref);
+    if (!rows) throw notFound(`no order ${req.params.ref}`);
+    data(reply);
+    return orderView(rows);
   });
 }
