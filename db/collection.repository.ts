@@ -26,7 +26,7 @@ export function lap(name: string, t0: number): number {
   return t;
 }
 
-const UNPAID = sql`(i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen)`;
+const UNPAID = sql`(i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen or i.paid_penalty_fen < i.penalty_fen)`;
 
 /** Chunk start keys over borrowers with something unpaid due on or before `date`. */
 export async function dueBorrowerKeys(db: Q, date: string, size: number): Promise<string[]> {
@@ -104,9 +104,9 @@ export async function loadDueBorrowers(db: Q, date: string, range: { fromKey: st
       ? sql`l.customer_id >= ${range.fromKey}`
       // a bounded range, its own statement text: always an index range scan of this chunk
       : sql`l.customer_id >= ${range.fromKey} and l.customer_id < ${range.toKey}`;
-  const due = await sql<{ customer_id: string; loan_id: string; kind: 'loan' | 'recovery'; no: number; due_date: string; p: number; i: number }>`
+  const due = await sql<{ customer_id: string; loan_id: string; kind: 'loan' | 'recovery'; no: number; due_date: string; p: number; i: number; pen: number }>`
     select l.customer_id, l.id as loan_id, l.kind, i.no, i.due_date::text as due_date,
-      i.principal_fen - i.paid_principal_fen as p, i.interest_fen - i.paid_interest_fen as i
+      i.principal_fen - i.paid_principal_fen as p, i.interest_fen - i.paid_interest_fen as i, i.penalty_fen - i.paid_penalty_fen as pen
     from loans l cross join lateral (
       -- per loan by key (offset 0 keeps it a nested loop): a hash over every unpaid
       -- installment of the population would make each chunk cost O(population)
@@ -119,7 +119,7 @@ export async function loadDueBorrowers(db: Q, date: string, range: { fromKey: st
   for (const r of due.rows) {
     let e = byLoan.get(r.loan_id);
     if (!e) byLoan.set(r.loan_id, (e = { customerId: r.customer_id, loan: { loanId: r.loan_id, kind: r.kind, installments: [], inFlight: 0 as Fen, oldestDue: r.due_date } }));
-    e.loan.installments.push({ no: r.no, dueDate: r.due_date as BusinessDate, principal: r.p as Fen, interest: r.i as Fen });
+    e.loan.installments.push({ no: r.no, dueDate: r.due_date as BusinessDate, principal: r.p as Fen, interest: r.i as Fen, penalty: r.pen as Fen });
     if (r.due_date < e.loan.oldestDue) e.loan.oldestDue = r.due_date;
   }
   const loanIds = [...byLoan.keys()];
@@ -210,21 +210,24 @@ export interface InstallmentPayment {
   no: number;
   principal: number;
   interest: number;
+  /** overdue penalty paid; none when absent */
+  penalty?: number;
 }
 
 /** Every unpaid installment of the loans (any due date), oldest first, and each loan's kind. */
 export async function unpaidInstallments(q: Q, loanIds: readonly string[]): Promise<Map<string, { kind: 'loan' | 'recovery'; unpaid: OutstandingInstallment[] }>> {
   const out = new Map<string, { kind: 'loan' | 'recovery'; unpaid: OutstandingInstallment[] }>();
   if (loanIds.length === 0) return out;
-  const r = await sql<{ loan_id: string; kind: 'loan' | 'recovery'; no: number; due_date: string; p: number; i: number }>`
-    select l.id as loan_id, l.kind, i.no, i.due_date::text as due_date, i.principal_fen - i.paid_principal_fen as p, i.interest_fen - i.paid_interest_fen as i
+  const r = await sql<{ loan_id: string; kind: 'loan' | 'recovery'; no: number; due_date: string; p: number; i: number; pen: number }>`
+    select l.id as loan_id, l.kind, i.no, i.due_date::text as due_date, i.principal_fen - i.paid_principal_fen as p, i.interest_fen - i.paid_interest_fen as i,
+      i.penalty_fen - i.paid_penalty_fen as pen
     from loans l cross join lateral (select * from installments i where i.loan_id = l.id and ${UNPAID} offset 0) i
     where l.id = any(${[...loanIds]}::text[])
     order by l.id, i.due_date, i.no
   `.execute(q);
   for (const x of r.rows) {
     const e = out.get(x.loan_id) ?? { kind: x.kind, unpaid: [] };
-    e.unpaid.push({ no: x.no, dueDate: x.due_date as BusinessDate, principal: x.p as Fen, interest: x.i as Fen });
+    e.unpaid.push({ no: x.no, dueDate: x.due_date as BusinessDate, principal: x.p as Fen, interest: x.i as Fen, penalty: x.pen as Fen });
     out.set(x.loan_id, e);
   }
   return out;
@@ -243,7 +246,7 @@ export async function latestWaterfalls(q: Q, loanIds: readonly string[]): Promis
 /** What a loan still owes (all installments, due or not) less what collection orders in flight will take. */
 export async function owedOnLoan(q: Q, loanId: string): Promise<number> {
   const r = await sql<{ owed: number }>`
-    select (coalesce((select sum((principal_fen - paid_principal_fen) + (interest_fen - paid_interest_fen)) from installments where loan_id = ${loanId}), 0)
+    select (coalesce((select sum((principal_fen - paid_principal_fen) + (interest_fen - paid_interest_fen) + (penalty_fen - paid_penalty_fen)) from installments where loan_id = ${loanId}), 0)
       - coalesce((select sum(amount_fen) from orders where loan_id = ${loanId} and (purpose like 'collect.%' or purpose like 'repay.%')
                   and status in ('created', 'submitted', 'unknown')), 0))::int8 as owed
   `.execute(q);
@@ -254,10 +257,11 @@ export async function owedOnLoan(q: Q, loanId: string): Promise<number> {
 export async function applyInstallmentPayments(trx: Transaction<Database>, payments: readonly InstallmentPayment[]): Promise<void> {
   if (payments.length === 0) return;
   await sql`
-    update installments i set paid_principal_fen = i.paid_principal_fen + u.p, paid_interest_fen = i.paid_interest_fen + u.i
+    update installments i set paid_principal_fen = i.paid_principal_fen + u.p, paid_interest_fen = i.paid_interest_fen + u.i, paid_penalty_fen = i.paid_penalty_fen + u.pen
     from (
-      select l, n, sum(p)::int8 as p, sum(i)::int8 as i
-      from unnest(${payments.map((p) => p.loanId)}::text[], ${payments.map((p) => p.no)}::int[], ${payments.map((p) => p.principal)}::int8[], ${payments.map((p) => p.interest)}::int8[]) as x(l, n, p, i)
+      select l, n, sum(p)::int8 as p, sum(i)::int8 as i, sum(pen)::int8 as pen
+      from unnest(${payments.map((p) => p.loanId)}::text[], ${payments.map((p) => p.no)}::int[], ${payments.map((p) => p.principal)}::int8[], ${payments.map((p) => p.interest)}::int8[],
+        ${payments.map((p) => p.penalty ?? 0)}::int8[]) as x(l, n, p, i, pen)
       group by l, n
     ) u
     where i.loan_id = u.l and i.no = u.n
@@ -295,7 +299,7 @@ export async function holdStates(trx: Q, customerIds: readonly string[], asOf: s
   if (customerIds.length === 0) return [];
   const r = await sql<{ customer_id: string; hold_id: number | null; hold_amount: number | null; as_of: string | null; unpaid: number }>`
     select c.id as customer_id, h.id as hold_id, h.amount_fen as hold_amount, h.as_of_date::text as as_of,
-      coalesce((select sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen))
+      coalesce((select sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))
                 from loans l join installments i on i.loan_id = l.id
                 where l.customer_id = c.id and l.status = 'disbursed'
                   and i.due_date <= greatest(h.as_of_date, ${asOf}::date)), 0)::int8 as unpaid

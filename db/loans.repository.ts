@@ -7,6 +7,7 @@ import type { Fen } from '../src/money.ts';
 import type { ApplicationFacts } from '../src/disbursement/application.ts';
 import type { Installment } from '../src/loans/schedule.ts';
 import type { NewOrder, Order } from '../src/orders/types.ts';
+import type { LoanProductTerms } from '../src/loans/products.ts';
 
 export interface Loan {
   id: string;
@@ -17,12 +18,18 @@ export interface Loan {
   rail: 'balance' | 'card';
   destinationId: string;
   mode: 'compliant' | 'legacy';
-  status: 'disbursing' | 'disbursed' | 'failed';
+  /** closed: nothing more is owed */
+  status: 'disbursing' | 'disbursed' | 'failed' | 'closed';
   decisionDate: string;
   ruleSetHash: string;
   limit: Fen;
   expectedArrivalAt: Date | null;
   createdAt: Date;
+  /** the product it was sold as, with the terms as sold; null for loans made before products and for recovery receivables */
+  productId: string | null;
+  product: LoanProductTerms | null;
+  /** the business date its schedule starts from */
+  disbursedOn: string;
 }
 
 type Q = Db | Transaction<Database>;
@@ -43,6 +50,9 @@ function toLoan(r: Record<string, unknown>): Loan {
     limit: r['limit_fen'] as Fen,
     expectedArrivalAt: r['expected_arrival_at'] as Date | null,
     createdAt: r['created_at'] as Date,
+    productId: (r['product_id'] as string | null) ?? null,
+    product: (r['product'] as LoanProductTerms | null) ?? null,
+    disbursedOn: r['disbursed_on'] as string,
   };
 }
 
@@ -102,7 +112,7 @@ export async function creditOfCustomers(trx: Transaction<Database>, customerIds:
     accounts: { id: string; p: boolean }[] | null; cards: string[] | null; loans: Record<string, unknown>[] | null;
   }>`
     select c.id, d.business_date::text as business_date, d.eligible, d.limit_fen, d.reasons, d.rule_set_hash,
-      coalesce((select sum(l.principal_fen) from loans l where l.customer_id = c.id and l.status <> 'failed'), 0)::int8 as outstanding,
+      coalesce((select sum(l.principal_fen) from loans l where l.customer_id = c.id and l.status not in ('failed', 'closed')), 0)::int8 as outstanding,
       (select json_agg(json_build_object('id', a.id, 'p', a.is_primary) order by a.id) from customer_accounts a where a.customer_id = c.id) as accounts,
       (select json_agg(k.id order by k.id) from customer_bank_cards k where k.customer_id = c.id) as cards,
       (select json_agg(row_to_json(l)) from loans l where l.customer_id = c.id and l.request_id = any(${[...requestIds]}::text[])) as loans
@@ -132,7 +142,8 @@ function loanFromJson(j: Record<string, unknown>): Loan {
   return toLoan({ ...j, created_at: ts(j['created_at']), expected_arrival_at: ts(j['expected_arrival_at']), updated_at: ts(j['updated_at']) });
 }
 
-export type NewLoan = Omit<Loan, 'id' | 'status' | 'expectedArrivalAt' | 'createdAt'>;
+export type NewLoan = Omit<Loan, 'id' | 'status' | 'expectedArrivalAt' | 'createdAt' | 'productId' | 'product' | 'disbursedOn'>
+  & { product: LoanProductTerms | null; disbursedOn: string };
 
 export interface NewLoanWithSchedule extends NewLoan {
   installments: readonly Installment[];
@@ -154,12 +165,14 @@ export async function createLoans(trx: Transaction<Database>, loans: readonly Ne
   const funds = loans.map((l) => l.fund(MARK));
   const r = await sql<Record<string, unknown>>`
     with made as (
-      insert into loans (id, customer_id, request_id, request_hash, principal_fen, rail, destination_id, mode, status, decision_date, rule_set_hash, limit_fen, created_at, updated_at)
-      select 'L' || nextval('loan_numbers'), c, r, h, p, ra, d, m, 'disbursing', dd, rs, lf, ${now}, ${now}
+      insert into loans (id, customer_id, request_id, request_hash, principal_fen, rail, destination_id, mode, status, decision_date, rule_set_hash, limit_fen, created_at, updated_at,
+        product_id, product, disbursed_on)
+      select 'L' || nextval('loan_numbers'), c, r, h, p, ra, d, m, 'disbursing', dd, rs, lf, ${now}, ${now}, pr::jsonb ->> 'id', pr::jsonb, don
       from unnest(${loans.map((l) => l.customerId)}::text[], ${loans.map((l) => l.requestId)}::text[], ${loans.map((l) => l.requestHash)}::text[],
         ${loans.map((l) => l.principal)}::int8[], ${loans.map((l) => l.rail)}::text[], ${loans.map((l) => l.destinationId)}::text[], ${loans.map((l) => l.mode)}::text[],
-        ${loans.map((l) => l.decisionDate)}::date[], ${loans.map((l) => l.ruleSetHash)}::text[], ${loans.map((l) => l.limit)}::int8[])
-        with ordinality as u(c, r, h, p, ra, d, m, dd, rs, lf, n)
+        ${loans.map((l) => l.decisionDate)}::date[], ${loans.map((l) => l.ruleSetHash)}::text[], ${loans.map((l) => l.limit)}::int8[],
+        ${loans.map((l) => (l.product ? JSON.stringify(l.product) : null))}::text[], ${loans.map((l) => l.disbursedOn)}::date[])
+        with ordinality as u(c, r, h, p, ra, d, m, dd, rs, lf, pr, don, n)
       order by n
       on conflict (request_id) do nothing
       returning *
@@ -271,4 +284,71 @@ export async function setLoanStatus(db: Q, id: string, status: Loan['status'], e
     .where('id', '=', id)
     .where('status', '=', 'disbursing')
     .execute();
+}
+
+export interface InstallmentRow {
+  no: number;
+  dueDate: string;
+  principal: Fen;
+  interest: Fen;
+  penalty: Fen;
+  paidPrincipal: Fen;
+  paidInterest: Fen;
+  paidPenalty: Fen;
+}
+
+/** A loan's installments, in order, with what has been paid of each. */
+export async function installmentsOf(db: Q, loanId: string): Promise<InstallmentRow[]> {
+  const rows = await db.selectFrom('installments')
+    .select(['no', 'due_date', 'principal_fen', 'interest_fen', 'penalty_fen', 'paid_principal_fen', 'paid_interest_fen', 'paid_penalty_fen'])
+    .where('loan_id', '=', loanId).orderBy('no').execute();
+  return rows.map((r) => ({
+    no: r.no, dueDate: r.due_date, principal: r.principal_fen as Fen, interest: r.interest_fen as Fen, penalty: r.penalty_fen as Fen,
+    paidPrincipal: r.paid_principal_fen as Fen, paidInterest: r.paid_interest_fen as Fen, paidPenalty: r.paid_penalty_fen as Fen,
+  }));
+}
+
+/** Loans that owe nothing more are closed (with when); returns those closed now. */
+export async function closePaidLoans(trx: Q, loanIds: readonly string[], now: Date): Promise<string[]> {
+  if (loanIds.length === 0) return [];
+  const r = await sql<{ id: string }>`
+    update loans l set status = 'closed', closed_at = ${now}, updated_at = ${now}
+    where l.id = any(${[...loanIds]}::text[]) and l.status = 'disbursed'
+      and not exists (select 1 from installments i where i.loan_id = l.id
+        and (i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen or i.paid_penalty_fen < i.penalty_fen))
+    returning l.id
+  `.execute(trx);
+  return r.rows.map((x) => x.id);
+}
+
+export interface LoanPosition {
+  id: string;
+  kind: string;
+  status: string;
+  productId: string | null;
+  principal: Fen;
+  /** still owed, every installment */
+  unpaid: Fen;
+  /** of which overdue penalty (罚息) */
+  penalty: Fen;
+  /** owed of what fell due on or before today */
+  dueNow: Fen;
+  nextDue: string | null;
+}
+
+/** A customer's loans and where each stands (what `customer show` and `GET /customers/{id}` say). */
+export async function loanPositions(db: Q, customerId: string, today: string): Promise<LoanPosition[]> {
+  const r = await sql<{ id: string; kind: string; status: string; product_id: string | null; principal_fen: number; unpaid: number; penalty: number; due_now: number; next_due: string | null }>`
+    select l.id, l.kind, l.status, l.product_id, l.principal_fen,
+      coalesce(sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen)), 0)::int8 as unpaid,
+      coalesce(sum(i.penalty_fen - i.paid_penalty_fen), 0)::int8 as penalty,
+      coalesce(sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))
+        filter (where i.due_date <= ${today}::date), 0)::int8 as due_now,
+      min(i.due_date) filter (where i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen or i.paid_penalty_fen < i.penalty_fen)::text as next_due
+    from loans l left join installments i on i.loan_id = l.id where l.customer_id = ${customerId} group by l.id order by l.id
+  `.execute(db);
+  return r.rows.map((x) => ({
+    id: x.id, kind: x.kind, status: x.status, productId: x.product_id, principal: x.principal_fen as Fen, unpaid: x.unpaid as Fen,
+    penalty: x.penalty as Fen, dueNow: x.due_now as Fen, nextDue: x.next_due,
+  }));
 }

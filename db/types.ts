@@ -91,13 +91,18 @@ export interface LoansTable {
   rail: 'balance' | 'card';
   destination_id: string;
   mode: 'compliant' | 'legacy';
-  status: 'disbursing' | 'disbursed' | 'failed';
+  status: 'disbursing' | 'disbursed' | 'failed' | 'closed';
   decision_date: DateCol;
   rule_set_hash: string;
   limit_fen: number;
   expected_arrival_at: Date | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** the product sold (migration 0070); null before products, and for recovery receivables */
+  product_id: string | null;
+  product: ColumnType<unknown, string | null | undefined, string | null>;
+  disbursed_on: ColumnType<string, string | undefined, string>;
+  closed_at: Date | null;
 }
 
 export type OrderStatus = 'created' | 'submitted' | 'unknown' | 'succeeded' | 'failed' | 'voided';
@@ -164,6 +169,10 @@ export interface InstallmentsTable {
   interest_fen: number;
   paid_principal_fen: Generated<number>;
   paid_interest_fen: Generated<number>;
+  /** overdue penalty accrued and paid (migration 0072) */
+  penalty_fen: Generated<number>;
+  paid_penalty_fen: Generated<number>;
+  penalty_through: DateCol | null;
 }
 
 export interface CollectionItemsTable {
@@ -234,7 +243,60 @@ export interface CronTicksTable {
   claimed_by: string;
 }
 
+export interface PrepaymentsTable {
+  order_id: number;
+  loan_id: string;
+  business_date: DateCol;
+  kind: 'payoff' | 'partial';
+  principal_fen: number;
+  interest_fen: number;
+  penalty_fen: number;
+  fee_fen: number;
+  prepaid_principal_fen: number;
+  overpayment_fen: number;
+  interest_waived_fen: number;
+  description: string;
+  plan: ColumnType<unknown, string, string>;
+  created_at: Generated<Date>;
+}
+
+export interface VouchersTable {
+  id: Generated<number>;
+  business_date: DateCol;
+  grouping: 'type' | 'entry';
+  number: number;
+  word: string;
+  event_type: string;
+  summary: string;
+  customer_id: string | null;
+  loan_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface VoucherLinesTable {
+  voucher_id: number;
+  line_no: number;
+  account: string;
+  subject_code: string;
+  subject_name: string;
+  customer_id: string | null;
+  loan_id: string | null;
+  debit_fen: number;
+  credit_fen: number;
+}
+
+export interface VoucherPostingsTable {
+  grouping: 'type' | 'entry';
+  entry_id: number;
+  line_no: number;
+  voucher_id: number;
+}
+
 export interface Database {
+  prepayments: PrepaymentsTable;
+  vouchers: VouchersTable;
+  voucher_lines: VoucherLinesTable;
+  voucher_postings: VoucherPostingsTable;
   api_idempotency: ApiIdempotencyTable;
   cron_ticks: CronTicksTable;
   installments: InstallmentsTable;

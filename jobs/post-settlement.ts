@@ -9,9 +9,10 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/types.ts';
 import type { Db } from '../db/connection.ts';
 import { claimBatchRun, finishRunIfComplete, getBatchRun, getChunk, markChunkDone, pendingChunks, type BatchRun } from '../db/batch.repository.ts';
-import { dueBorrowerKeys } from '../db/collection.repository.ts';
+import { dueBorrowerKeys, lap } from '../db/collection.repository.ts';
 import { collectBorrowers, type CollectionDeps } from '../src/collection/service.ts';
 import { storedCollectionRules } from './evaluators.ts';
+import { accrueChunkPenalties } from '../src/loans/accrue.ts';
 import type { PaymentChannel } from '../src/channel/types.ts';
 import type { BusinessDate, Clock } from '../src/dates.ts';
 import { LendpayError } from '../src/errors.ts';
@@ -50,6 +51,10 @@ export async function runPostSettlementChunk(deps: PostSettlementDeps, payload: 
     db: deps.db, channel: deps.channel, clock: deps.clock, lender: deps.lender,
     collectionRules: rules.collection, notifications: rules.notifications, ruleSetHash: run.ruleSetHash,
   };
+  // the overdue penalty of the date first (part of what is due today), then the collection
+  const t = performance.now();
+  await accrueChunkPenalties(deps.db, run.businessDate as BusinessDate, { fromKey: chunk.fromKey, toKey: chunk.toKey }, deps.clock.now());
+  lap('penalties', t);
   const report = await collectBorrowers(collection, { fromKey: chunk.fromKey, toKey: chunk.toKey }, {
     date: run.businessDate, runId: run.id, keyPrefix: 'collect', purpose: 'collect.batch', openHolds: true,
   });

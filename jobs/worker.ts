@@ -17,6 +17,7 @@ import { ensureEscalationQueues, escalationJobs, wakeOnReprocess, ESCALATION_QUE
 import type { EscalationDeps } from '../src/escalation/service.ts';
 import { checkAlerts } from '../src/alerts/check.ts';
 import type { AlertRules } from '../src/alerts/rules.ts';
+import type { RuleSet } from '../src/rules/load.ts';
 import type { NotificationSender } from '../src/notifications/sender.ts';
 import { parseBusinessDate, type Clock } from '../src/dates.ts';
 import { LendpayError } from '../src/errors.ts';
@@ -50,7 +51,9 @@ export interface WorkerDeps {
   concurrency: number;
   /** the payment platform etc., made on first use (recovery needs it, the nightly batch does not) */
   disburseDeps(): Promise<DisburseDeps>;
-  /** escalation (the unknown-outcome ladder, escalation steps, reprocessing), made on the first job; none: not in this worker */
+  /** the working copy of the rules (products for POST /loans, accounts for vouchers); none: the API sells no products */
+  rules?: () => Promise<RuleSet>;
+  /** escalation (the unknown-outcome ladder, escalation steps, reprocessing); none: not in this worker */
   escalationDeps?: () => Promise<EscalationDeps>;
   /** the alert rules and webhook; none: this worker does not check alerts */
   alerts?: { rules: AlertRules; webhook: string | null };
@@ -209,7 +212,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     api = deps.http
       ? await startApi({
         db, log, clock: deps.clock, host: deps.http.host, port: deps.http.port, apiToken: deps.http.apiToken,
-        stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.escalationDeps ? { escalationDeps: deps.escalationDeps } : {}), collectionDeps: collection, ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
+        stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.rules ? { rules: deps.rules } : {}), ...(deps.escalationDeps ? { escalationDeps: deps.escalationDeps } : {}), collectionDeps: collection, ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
       })
       : null;
   } catch (err) {

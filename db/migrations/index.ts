@@ -11,6 +11,9 @@ import * as m0007 from './0007_escalation.ts';
 import * as m0008 from './0008_audit.ts';
 import * as m0010 from './0010_batched_money_path.ts';
 import * as m0050 from './0050_dashboard_indexes.ts';
+import * as m0070 from './0070_loan_products.ts';
+import * as m0071 from './0071_vouchers.ts';
+import * as m0072 from './0072_penalties_prepayment.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -23,4 +26,7 @@ export const migrations: Record<string, Migration> = {
   '0008_audit': m0008,
   '0010_batched_money_path': m0010,
   '0050_dashboard_indexes': m0050,
+  '0070_loan_products': m0070,
+  '0071_vouchers': m0071,
+  '0072_penalties_prepayment': m0072,
 };

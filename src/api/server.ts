@@ -16,6 +16,7 @@ import type { Clock } from '../dates.ts';
 import type { EscalationDeps } from '../escalation/service.ts';
 import type { CollectionDeps } from '../collection/service.ts';
 import type { DisburseDeps } from '../disbursement/disburse.ts';
+import type { RuleSet } from '../rules/load.ts';
 import { LendpayError } from '../errors.ts';
 import { canonicalJson } from '../rules/load.ts';
 import { ROUTES, type RouteModule } from './routes/index.ts';
@@ -54,6 +55,8 @@ export interface ApiDeps {
   collectionDeps?: () => Promise<CollectionDeps>;
   /** escalation for the operators' confirm/reject; absent: those answer 503 */
   escalationDeps?: () => Promise<EscalationDeps>;
+  /** the rule set (products for POST /loans, accounts for vouchers); absent: no products, no vouchers (503) */
+  rules?: () => Promise<RuleSet>;
   /** defaults: DEFAULT_LIMITS */
   limits?: ApiLimits;
   extensions?: ApiExtensions;

@@ -8,11 +8,14 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import type { Context } from './context.ts';
-import { type BusinessDate, type Clock } from '../dates.ts';
+import { businessDateAt, systemClock, type BusinessDate, type Clock } from '../dates.ts';
 import { runNightlyCommand } from './nightly.ts';
 import { formatNightlySummary } from './format.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
-import { applyForLoan } from '../disbursement/disburse.ts';
+import { applyForProduct } from '../loans/apply.ts';
+import type { ProductRules } from '../loans/products.ts';
+import { exportVouchers } from '../ledger/export.ts';
+import { vouchersToCsv, voucherNumber } from '../ledger/vouchers.ts';
 import { checkLedger } from '../ledger/reconcile.ts';
 import { formatYuanGrouped, type Fen } from '../money.ts';
 import { addDays } from '../loans/schedule.ts';
@@ -70,7 +73,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
     .execute();
   const chosen = borrowers.filter((_, i) => i % 5 === 0).slice(0, opts.loans);
   const tDisburse = performance.now();
-  const results: { customer: string; rail: 'balance' | 'card'; amount: number; status: string }[] = [];
+  const results: { customer: string; rail: 'balance' | 'card'; amount: number; product: string; status: string }[] = [];
+  const products = (await ctx.rules()).products;
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < chosen.length; i = next++) {
@@ -78,8 +82,9 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
       // 30% to a bank card, the rest to the balance account; 10–60% of the limit in whole hundreds of yuan
       const rail = i % 10 < 3 && c.has_card ? 'card' as const : 'balance' as const;
       const amount = Math.max(10_000, Math.floor((c.limit_fen * (10 + ((i * 37) % 51))) / 100 / 10_000) * 10_000) as Fen;
-      const r = await applyForLoan(deps, { customerId: c.customer_id, amount, rail, requestId: `demo:${disbursedOn}:${c.customer_id}` });
-      results.push({ customer: c.customer_id, rail, amount, status: r.ok ? r.loan.status : `refused ${r.code}` });
+      const pick = products ? demoProduct(products, i, amount, rail) : {};
+      const r = await applyForProduct(deps, products, { customerId: c.customer_id, amount, rail, requestId: `demo:${disbursedOn}:${c.customer_id}`, ...pick });
+      results.push({ customer: c.customer_id, rail, amount, product: pick.product ?? products?.defaultProduct.id ?? '-', status: r.ok ? r.loan.status : `refused ${r.code}` });
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -87,6 +92,16 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   for (const rail of ['balance', 'card'] as const) {
     const ok = results.filter((r) => r.rail === rail && r.status === 'disbursed');
     out(`         payouts to ${(rail === 'balance' ? 'balance accounts' : 'bank cards').padEnd(18)} ${String(ok.length).padStart(6)}   ${formatYuanGrouped(ok.reduce((a, r) => a + r.amount, 0)).padStart(18)} CNY`);
+  }
+  const sold = new Map<string, { n: number; amount: number }>();
+  for (const r of results.filter((x) => x.status === 'disbursed')) {
+    const e = sold.get(r.product) ?? { n: 0, amount: 0 };
+    e.n++;
+    e.amount += r.amount;
+    sold.set(r.product, e);
+  }
+  for (const [id, e] of [...sold].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out(`         product ${id.padEnd(26)} ${String(e.n).padStart(6)}   ${formatYuanGrouped(e.amount).padStart(18)} CNY`);
   }
   const other = results.filter((r) => r.status !== 'disbursed');
   if (other.length) out(`         not disbursed: ${other.length} (${[...new Set(other.map((r) => r.status))].join(', ')})`);
@@ -96,7 +111,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   if (!settled) {
     const rnd = mulberry32(opts.seed ^ 0x5e771e);
     const dues = await sql<{ customer_id: string; due: number }>`
-      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen))::int8 as due
+      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))::int8 as due
       from loans l join installments i on i.loan_id = l.id
       where l.status = 'disbursed' and i.due_date <= ${D}::date group by l.customer_id order by l.customer_id
     `.execute(db);
@@ -150,10 +165,39 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   out(`end of day: ${h.n} borrowers on hold (${formatYuanGrouped(h.amt)} CNY), ${h.blocked} with every outflow blocked`);
   const ledger = await checkLedger(db, platform.channel, ctx.config.lenderAccountId);
   out(`trial balance: debits ${formatYuanGrouped(ledger.totalDebit)} = credits ${formatYuanGrouped(ledger.totalCredit)} over ${ledger.entries} entries — ${ledger.balanced ? 'zero' : 'NOT ZERO'}; the lender's platform account ${ledger.platform.every((p) => p.agrees) ? 'agrees with the platform' : 'DISAGREES with the platform'}`);
+  // 7. the vouchers for the finance system, of both days (entries are dated by when they were posted)
+  const posted = businessDateAt(systemClock.now());
+  const rules = await ctx.rules();
+  if (rules.accounts) {
+    for (const day of [...new Set([disbursedOn, D, posted])].sort()) {
+      const v = await exportVouchers(db, rules.accounts, day, 'type');
+      if (v.vouchers.length === 0) continue;
+      const csv = path.join(dir, `vouchers-${day}.csv`);
+      fs.writeFileSync(csv, vouchersToCsv('type', v.vouchers));
+      const booked = v.vouchers.reduce((s, x) => s + x.lines.reduce((t, l) => t + l.debit, 0), 0);
+      out(`vouchers of ${day}: ${v.vouchers.length} (${v.numberedNow} numbered now), ${v.vouchers.map((x) => `${voucherNumber(x.word, x.number)} ${x.summary.slice(day.length + 1)}`).join('; ')}`);
+      out(`         debits = credits = ${formatYuanGrouped(booked)} CNY, equal account by account to the journal; CSV for the finance package: ${csv}`);
+    }
+  }
   out('');
   out(`done in ${seconds().trim()} s. Try:`);
   out(`  npx lendpay decisions --date ${D} --format table | head`);
   out(`  npx lendpay explain M0000001 --date ${D}`);
   out(`  npx lendpay customer show ${results.find((r) => r.status === 'disbursed')?.customer ?? 'M0000001'}`);
   out(`  npx lendpay ledger trial-balance`);
+  out(`  npx lendpay ledger vouchers --date ${posted} --group entry --format csv | head`);
+}
+
+/**
+ * Which product the demo's i-th borrower buys: mostly today's daily loan, some
+ * 7-day bullets (due three days before today, so collected this morning) and some
+ * monthly 等额本息 over 3, 6 or 12 months; the default where the amount or rail does
+ * not fit the product.
+ */
+function demoProduct(products: ProductRules, i: number, amount: Fen, rail: 'balance' | 'card'): { product?: string; term?: number } {
+  const want = i % 5 === 1 ? { product: 'bullet-7' } : i % 5 === 3 ? { product: 'monthly-equal', term: [3, 6, 12][i % 3]! } : null;
+  const p = want && products.products.find((x) => x.id === want.product);
+  if (!want || !p || amount < p.minAmount || amount > p.maxAmount || !p.rails.includes(rail)) return {};
+  if (want.term !== undefined && (want.term < p.term.min || want.term > p.term.max)) return { product: want.product };
+  return want;
 }

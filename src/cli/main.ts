@@ -17,6 +17,8 @@ import { registerCollectionCommands } from './commands/collection.ts';
 import { registerOpsCommands } from './commands/ops.ts';
 import { registerAlertCommands } from './commands/alerts.ts';
 import { registerHoldsAdminCommands } from './commands/holds-admin.ts';
+import { registerVoucherCommands } from './commands/vouchers.ts';
+import { registerLoanCommands } from './commands/loans.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 
 const ctx: Context = createContext();
@@ -140,12 +142,18 @@ loan
   .option('--destination <id>', 'the balance account or card id (default: primary account / first card)')
   .requiredOption('--request-id <id>', 'the loan business system\'s request id (idempotency)')
   .addOption(new Option('--mode <mode>', 'disbursement mode').choices(['compliant', 'legacy']).default('compliant'))
+  .option('--product <id>', 'a product of rules/products.json (default: its default product)')
+  .option('--term <n>', 'days or months, as the product counts them, where it allows a range (default: the product\'s)', (v) => positiveInt(v, '--term'))
   .option('--json', 'as JSON')
-  .action(async (o: { customer: string; amount: Fen; to: 'balance' | 'card'; destination?: string; requestId: string; mode: 'compliant' | 'legacy'; json?: boolean }) => {
-    const { applyForLoan } = await import('../disbursement/disburse.ts');
-    const res = await applyForLoan(await ctx.disburseDeps(), {
-      customerId: o.customer, amount: o.amount, rail: o.to, requestId: o.requestId, destinationId: o.destination ?? null, mode: o.mode,
+  .action(async (o: { customer: string; amount: Fen; to: 'balance' | 'card'; destination?: string; requestId: string; mode: 'compliant' | 'legacy'; product?: string; term?: number; json?: boolean }) => {
+    const { applyForProduct } = await import('../loans/apply.ts');
+    const res = await applyForProduct(await ctx.disburseDeps(), (await ctx.rules()).products, {
+      customerId: o.customer, amount: o.amount, rail: o.to, requestId: o.requestId, destinationId: o.destination ?? null, mode: o.mode, product: o.product, term: o.term,
     });
+    if (!res.ok && 'problems' in res) {
+      const flag = { product: '--product', term: '--term', amount: '--amount', rail: '--to', schedule: '--schedule' } as const;
+      throw new LendpayError('INVALID_INPUT', `refused: ${res.code}: nothing was written`, { details: res.problems.map((p) => `${flag[p.field]}: ${p.message}`) });
+    }
     if (!res.ok) {
       if (o.json) out(JSON.stringify({ ok: false, code: res.code, message: res.message }));
       else process.stderr.write(`refused: ${res.code}: ${res.message}\n`);
@@ -162,14 +170,19 @@ loan
   .description('a loan and its orders')
   .option('--json', 'as JSON')
   .action(async (id: string, o: { json?: boolean }) => {
-    const { getLoan } = await import('../../db/loans.repository.ts');
+    const { getLoan, installmentsOf } = await import('../../db/loans.repository.ts');
     const { ordersOfLoan } = await import('../../db/orders.repository.ts');
+    const { loanScheduleView } = await import('../loans/view.ts');
     const { db } = await ctx.database();
     const l = await getLoan(db, id);
     if (!l) throw new LendpayError('NOT_FOUND', `no loan ${id}`);
     const orders = await ordersOfLoan(db, id);
-    if (o.json) return out(JSON.stringify({ loan: loanJson(l), orders: orders.map((x) => ({ ...x, amount: formatYuan(x.amount) })) }, null, 2));
+    const sched = loanScheduleView(l, await installmentsOf(db, id), businessDateAt(systemClock.now()));
+    if (o.json) return out(JSON.stringify({ loan: { ...loanJson(l), ...sched }, orders: orders.map((x) => ({ ...x, amount: formatYuan(x.amount) })) }, null, 2));
     out(`loan ${l.id} (${l.customerId}) ${l.status}: ${formatYuan(l.principal)} ${l.mode} to ${l.rail} ${l.destinationId}, request ${l.requestId}`);
+    const p = sched.product;
+    out(`  product ${p ? `${p.id} ${p.name} (${p.method}${p.term === null ? ', its own schedule' : `, ${p.term} ${p.termUnit}`})` : '-'}, disbursed on ${sched.disbursedOn}`);
+    for (const i of sched.installments) out(`  ${String(i.number).padStart(4)}  ${i.dueDate}  principal ${i.principal.padStart(12)}  interest ${i.interest.padStart(10)}  penalty ${i.penalty.padStart(9)}  paid ${i.paid.padStart(12)}  ${i.status}`);
     for (const x of orders) out(`  order ${x.id} ${x.idempotencyKey.padEnd(28)} ${x.kind.padEnd(10)} ${formatYuan(x.amount).padStart(14)} ${x.status}${x.errorCode ? ` ${x.errorCode}` : ''}`);
   });
 
@@ -273,6 +286,8 @@ registerCollectionCommands(program, ctx);
 registerOpsCommands(program, ctx);
 registerAlertCommands(program, ctx);
 registerHoldsAdminCommands(program, ctx);
+registerVoucherCommands(program, ctx);
+registerLoanCommands(program, ctx);
 
 async function main(): Promise<number> {
   try {

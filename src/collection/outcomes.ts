@@ -15,6 +15,14 @@ import type { Changed, Order } from '../orders/types.ts';
 import { DEFAULT_WATERFALL, WATERFALL_ORDERS, type WaterfallOrder } from './rules.ts';
 import { allocatePayment, type OutstandingInstallment } from './waterfall.ts';
 import { decideHolds, type HoldChange } from './holds.ts';
+import { closePaidLoans } from '../../db/loans.repository.ts';
+import { insertPrepayments, loanStates, waiveInterest } from '../../db/prepayments.repository.ts';
+import { describePrepayment, planPrepayment } from '../loans/prepayment.ts';
+import { businessDateAt, type BusinessDate } from '../dates.ts';
+import { LendpayError } from '../errors.ts';
+
+/** The purpose of a prepayment's collection order (提前还款). */
+export const PREPAY_PURPOSE = 'repay.prepay';
 
 
 export interface Collected {
@@ -31,7 +39,7 @@ export interface Allocated {
   payments: InstallmentPayment[];
   lines: PostedLine[];
   /** per order: what it paid */
-  collected: { orderId: number; customerId: string; loanId: string; amount: Fen; principal: Fen; interest: Fen; overpayment: Fen }[];
+  collected: { orderId: number; customerId: string; loanId: string; amount: Fen; principal: Fen; interest: Fen; penalty: Fen; overpayment: Fen }[];
 }
 
 /**
@@ -48,16 +56,17 @@ export function allocateCollected(wins: readonly Collected[], dues: ReadonlyMap<
     const list = left.get(loanId) ?? [...d.unpaid];
     left.set(loanId, list);
     const alloc = allocatePayment(list, o.amount, waterfallOf(loanId));
-    let principal = 0, interest = 0;
+    let principal = 0, interest = 0, penalty = 0;
     for (const a of alloc.allocations) {
-      out.payments.push({ loanId, no: a.installmentNo, principal: a.principal, interest: a.interest });
+      out.payments.push({ loanId, no: a.installmentNo, principal: a.principal, interest: a.interest, penalty: a.penalty });
       principal += a.principal;
       interest += a.interest;
+      penalty += a.penalty;
       const k = list.findIndex((x) => x.no === a.installmentNo);
       const row = list[k]!;
-      list[k] = { ...row, principal: (row.principal - a.principal) as Fen, interest: (row.interest - a.interest) as Fen };
+      list[k] = { ...row, principal: (row.principal - a.principal) as Fen, interest: (row.interest - a.interest) as Fen, penalty: ((row.penalty ?? 0) - a.penalty) as Fen };
     }
-    const c = { orderId: o.id, customerId: o.customerId!, loanId, amount: o.amount, principal: principal as Fen, interest: interest as Fen, overpayment: alloc.remainder };
+    const c = { orderId: o.id, customerId: o.customerId!, loanId, amount: o.amount, principal: principal as Fen, interest: interest as Fen, penalty: penalty as Fen, overpayment: alloc.remainder };
     out.collected.push(c);
     for (const line of postingForCollection({ ...c, kind: d.kind })) out.lines.push({ orderId: o.id, line });
   }
@@ -98,15 +107,18 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
           if (c.result.status !== 'unknown' && c.order.customerId) t.customers.add(c.order.customerId);
         }
       }
-      const wins = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null);
+      const all = changed.filter((c) => c.result.status === 'succeeded' && c.order.loanId !== null);
+      // a prepayment is planned against the loan's whole schedule, after the ordinary collections of this batch
+      const wins = all.filter((c) => c.order.purpose !== PREPAY_PURPOSE);
+      const prepaid = all.filter((c) => c.order.purpose === PREPAY_PURPOSE);
       const holdsOf = opts.holds?.customerIds ?? [];
-      if (wins.length === 0 && holdsOf.length === 0) return [];
+      if (all.length === 0 && holdsOf.length === 0) return [];
       let lt = performance.now();
-      const loanIds = [...new Set(wins.map((w) => w.order.loanId!))].sort();
+      const loanIds = [...new Set(all.map((w) => w.order.loanId!))].sort();
       // the borrowers are locked (in id order, as the planner locks them) so that two
       // outcomes of one borrower allocate one after the other and a hold is decided
       // from dues nobody else is changing
-      await lockCustomers(trx, [...new Set([...wins.map((w) => w.order.customerId).filter((c): c is string => c !== null), ...holdsOf])]);
+      await lockCustomers(trx, [...new Set([...all.map((w) => w.order.customerId).filter((c): c is string => c !== null), ...holdsOf])]);
       lt = lap('outcomes:lock-customers', lt);
       const dues = await unpaidInstallments(trx, loanIds);
       lt = lap('outcomes:read-installments', lt);
@@ -118,10 +130,17 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
       const allocated = allocateCollected(wins, dues, waterfallOf);
       lt = lap('outcomes:allocate', lt);
       await applyInstallmentPayments(trx, allocated.payments);
+      if (prepaid.length > 0) {
+        const pre = await settlePrepayments(trx, prepaid.map((c) => c.order), businessDateAt(opts.now()), waterfallOf);
+        allocated.lines.push(...pre.lines);
+        allocated.collected.push(...pre.collected);
+      }
+      // a loan that owes nothing more is closed
+      await closePaidLoans(trx, loanIds, opts.now());
       lt = lap('outcomes:installments-update', lt);
-      const cards = await paymentInstrumentsOf(trx, wins.filter((w) => w.order.sourceRef.startsWith('card:')).map((w) => w.order.sourceRef.slice(5)));
+      const cards = await paymentInstrumentsOf(trx, all.filter((w) => w.order.sourceRef.startsWith('card:')).map((w) => w.order.sourceRef.slice(5)));
       const at = opts.now();
-      const notes: NewNotification[] = wins.map((w) => {
+      const notes: NewNotification[] = all.map((w) => {
         const o = w.order;
         const isCard = o.sourceRef.startsWith('card:');
         const id = o.sourceRef.replace(/^(account|card):/, '');
@@ -140,4 +159,32 @@ export function collectionSettlement(opts: CollectionSettlementOptions): Settlem
       return allocated.lines;
     },
   };
+}
+
+/**
+ * Prepayments that the platform confirmed: each planned against its loan as it stands
+ * now (what is due first, then principal off the last installments, or the payoff),
+ * the interest it waives taken off the schedule, the payments applied, the plan
+ * recorded; the lines to post. One loan's prepayments go one after the other.
+ */
+async function settlePrepayments(
+  trx: Transaction<Database>, orders: readonly Collected['order'][], date: BusinessDate, waterfallOf: (loanId: string) => WaterfallOrder,
+): Promise<{ lines: PostedLine[]; collected: Allocated['collected'] }> {
+  const out: { lines: PostedLine[]; collected: Allocated['collected'] } = { lines: [], collected: [] };
+  for (const o of orders) {
+    const states = await loanStates(trx, [o.loanId!]);
+    const state = states.get(o.loanId!);
+    if (!state) throw new LendpayError('NOT_FOUND', `prepayment ${o.id}: loan ${o.loanId} has no schedule`);
+    const plan = planPrepayment(state, o.amount, date, waterfallOf(o.loanId!));
+    await waiveInterest(trx, plan.interestWaived.map((w) => ({ loanId: o.loanId!, no: w.no, interest: w.interest })));
+    await applyInstallmentPayments(trx, plan.payments.map((p) => ({ loanId: o.loanId!, no: p.no, principal: p.principal, interest: p.interest, penalty: p.penalty })));
+    await insertPrepayments(trx, [{ orderId: o.id, plan, description: describePrepayment(plan) }]);
+    const c = {
+      orderId: o.id, customerId: o.customerId!, loanId: o.loanId!, amount: o.amount,
+      principal: plan.principal, interest: plan.interest, penalty: plan.penalty, overpayment: plan.overpayment,
+    };
+    out.collected.push(c);
+    for (const line of postingForCollection({ ...c, fee: plan.fee, kind: state.kind === 'recovery' ? 'recovery' : 'loan' })) out.lines.push({ orderId: o.id, line });
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ export type StepName = (typeof STEP_NAMES)[number];
 export const ACCOUNT_ORDERS = ['primary_then_largest', 'largest_first'] as const;
 export type AccountOrder = (typeof ACCOUNT_ORDERS)[number];
 
-export const WATERFALL_ORDERS = ['oldest_first_interest_first', 'oldest_first_principal_first', 'interest_first_then_principal'] as const;
+export const WATERFALL_ORDERS = ['oldest_first_interest_first', 'oldest_first_principal_first', 'interest_first_then_principal', 'oldest_first_penalty_last', 'penalties_last'] as const;
 export type WaterfallOrder = (typeof WATERFALL_ORDERS)[number];
 export const DEFAULT_WATERFALL: WaterfallOrder = 'oldest_first_interest_first';
 

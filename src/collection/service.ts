@@ -111,7 +111,7 @@ export async function collectBorrowers(deps: CollectionDeps, selection: Borrower
       const running = new Map<string, Fen>(b.accounts.map((a) => [a.id, (balances.get(a.id) ?? 0) as Fen]));
       for (const loan of b.loans) {
         if (opts.loanKinds && !opts.loanKinds.includes(loan.kind)) continue;
-        const unpaid = loan.installments.reduce((s, i) => s + i.principal + i.interest, 0);
+        const unpaid = loan.installments.reduce((s, i) => s + i.principal + i.interest + (i.penalty ?? 0), 0);
         const due = Math.max(0, unpaid - loan.inFlight) as Fen;
         if (due === 0) continue;
         const accounts: BorrowerAccount[] = b.accounts.map((a) => ({ id: a.id, primary: a.primary, balance: running.get(a.id)! }));

@@ -46,7 +46,12 @@ export function checkApplication(f: ApplicationFacts): { ok: true; available: Fe
   return { ok: true, available };
 }
 
-/** Same request id, same request: what a replay is compared on. */
-export function applicationHash(a: { customerId: string; amount: Fen; rail: string; destinationId: string | null; mode: string }): string {
-  return JSON.stringify([a.customerId, a.amount, a.rail, a.destinationId, a.mode]);
+/**
+ * Same request id, same request: what a replay is compared on. `asked` (the product,
+ * term or schedule the request named) joins only when there is one, so a request
+ * naming none hashes as it did before products existed.
+ */
+export function applicationHash(a: { customerId: string; amount: Fen; rail: string; destinationId: string | null; mode: string; asked?: string | null }): string {
+  const base = [a.customerId, a.amount, a.rail, a.destinationId, a.mode];
+  return JSON.stringify(a.asked ? [...base, a.asked] : base);
 }

@@ -17,13 +17,14 @@ import {
 } from '../../db/orders.repository.ts';
 import type { PaymentChannel } from '../channel/types.ts';
 import { payoutArrival, type Calendar } from '../calendar/calendar.ts';
-import { businessDateAt, type Clock } from '../dates.ts';
+import { businessDateAt, type BusinessDate, type Clock } from '../dates.ts';
 import { LendpayError } from '../errors.ts';
 import type { Fen } from '../money.ts';
 import { postingForSuccess } from '../ledger/postings.ts';
 import { applicationHash, checkApplication, type Refusal } from './application.ts';
 import { generateSchedule, type Installment } from '../loans/schedule.ts';
 import type { PricingRules } from '../loans/pricing.ts';
+import type { ProductChoice } from '../loans/products.ts';
 import { recordOutcomes, recoverAttempts, sendBegun, type RecoveryCounts, type Settlement } from '../orders/protocol.ts';
 import { requestIdFor, type Begun, type Changed, type NewOrder, type Order } from '../orders/types.ts';
 import { GroupCommit, type GroupOptions, type Settled } from '../orders/group.ts';
@@ -63,6 +64,14 @@ export interface ApplyInput {
   termDays?: number;
   /** the loan business system's own schedule, instead of the generated one */
   schedule?: readonly Installment[];
+  /**
+   * The product it is sold as (src/loans/products.ts resolveLoanRequest, with the
+   * schedule above): its id and terms are recorded on the loan; `asked` (what the
+   * request named, null when nothing) is part of the request's identity.
+   */
+  product?: ProductChoice;
+  /** the business date the schedule starts from; default today by the clock */
+  disbursedOn?: BusinessDate;
 }
 
 export type ApplyOutcome = { ok: true; loan: Loan; replay: boolean } | Refusal;
@@ -96,6 +105,8 @@ interface Prepared {
   mode: 'compliant' | 'legacy';
   hash: string;
   schedule: readonly Installment[];
+  /** the business date its schedule starts from */
+  disbursedOn: BusinessDate;
 }
 
 /** A loan this group made, followed through its legs in memory: the answer needs no read. */
@@ -122,13 +133,13 @@ export async function disburseGroup(deps: DisburseDeps, inputs: readonly ApplyIn
       }
       if (!Number.isSafeInteger(input.amount) || input.amount <= 0) throw new LendpayError('INVALID_AMOUNT', 'amount: must be more than 0.00');
       const mode = input.mode ?? 'compliant';
-      const hash = applicationHash({ customerId: input.customerId, amount: input.amount, rail: input.rail, destinationId: input.destinationId ?? null, mode });
+      const hash = applicationHash({ customerId: input.customerId, amount: input.amount, rail: input.rail, destinationId: input.destinationId ?? null, mode, asked: input.product?.asked ?? null });
       const schedule = input.schedule ?? generateSchedule({
-        principal: input.amount, startDate: today, termDays: input.termDays ?? deps.pricing.defaultTermDays, dailyRatePpm: deps.pricing.dailyRatePpm,
+        principal: input.amount, startDate: input.disbursedOn ?? today, termDays: input.termDays ?? deps.pricing.defaultTermDays, dailyRatePpm: deps.pricing.dailyRatePpm,
       });
       const sum = schedule.reduce((s, i) => s + i.principal, 0);
       if (sum !== input.amount) throw new LendpayError('INVALID_INPUT', `schedule: principals sum to ${sum} fen, not the loan's ${input.amount}`);
-      prepared.push({ at, input, mode, hash, schedule });
+      prepared.push({ at, input, mode, hash, schedule, disbursedOn: input.disbursedOn ?? today });
     } catch (error) {
       out[at] = { ok: false, error };
     }
@@ -290,6 +301,7 @@ function decideGroup(deps: Pick<DisburseDeps, 'allowLegacyMode'>, prepared: read
       loan: {
         customerId: input.customerId, requestId: input.requestId, requestHash: p.hash, principal: input.amount, rail: input.rail, destinationId: destinationId!,
         mode: p.mode, decisionDate: c.decision!.businessDate, ruleSetHash: c.decision!.ruleSetHash, limit: c.decision!.limit,
+        product: input.product?.terms ?? null, disbursedOn: p.disbursedOn,
       },
     });
   }

@@ -5,7 +5,7 @@ import type { Fen } from '../money.ts';
 export const ORDER_KINDS = ['collection', 'payout', 'debit', 'topup'] as const;
 export const FAMILIES = ['disbursement', 'collection'] as const;
 export type Family = (typeof FAMILIES)[number];
-export const PURPOSES = ['disburse.fund', 'disburse.topup', 'disburse.payout', 'collect.batch', 'collect.hold', 'collect.recovery', 'repay.card'] as const;
+export const PURPOSES = ['disburse.fund', 'disburse.topup', 'disburse.payout', 'collect.batch', 'collect.hold', 'collect.recovery', 'repay.card', 'repay.prepay'] as const;
 /** where the money moves on the platform: a bank card leg or balance accounts only */
 export const CHANNELS = ['card', 'account'] as const;
 export type Channel = (typeof CHANNELS)[number];

@@ -177,7 +177,7 @@ export async function reissueTarget(deps: EscalationDeps, o: Order): Promise<{ s
     const other = accounts.find((a) => a.id !== used);
     return other ? { sourceRef: `account:${other.id}`, destinationRef: o.destinationRef } : null;
   }
-  if (o.kind === 'collection' && o.purpose === 'repay.card') {
+  if (o.kind === 'collection' && (o.purpose === 'repay.card' || o.purpose === 'repay.prepay')) {
     const used = o.sourceRef.replace(/^card:/, '');
     const other = cards.find((c) => c !== used);
     return other ? { sourceRef: `card:${other}`, destinationRef: o.destinationRef } : null;

@@ -16,6 +16,12 @@ export const ACCOUNTS = {
   recoveryReceivable: 'recovery.receivable',
   /** money collected beyond what was owed, owed back to the borrower (liability) */
   borrowerOverpayment: 'borrower.overpayment',
+  /** overdue penalty (罚息) accrued and not yet collected (asset), with loan_id */
+  penaltyReceivable: 'penalty.receivable',
+  /** overdue penalty (罚息), booked as it accrues (income) */
+  penaltyIncome: 'penalty.income',
+  /** fees, e.g. the prepayment fee, booked when collected (income) */
+  feeIncome: 'fee.income',
 } as const;
 export type LedgerAccount = (typeof ACCOUNTS)[keyof typeof ACCOUNTS];
 
@@ -64,12 +70,34 @@ export function postingForSuccess(order: { purpose: string; amount: Fen; custome
   }
 }
 
-export function postingForCollection(c: { amount: Fen; principal: Fen; interest: Fen; overpayment: Fen; kind: 'loan' | 'recovery'; customerId: string; loanId: string }): PostingLine[] {
+export function postingForCollection(c: {
+  amount: Fen; principal: Fen; interest: Fen; overpayment: Fen; kind: 'loan' | 'recovery'; customerId: string; loanId: string;
+  /** overdue penalty paid: it was booked as income when it accrued, so it settles the receivable */
+  penalty?: Fen;
+  /** a prepayment's fee: income when collected */
+  fee?: Fen;
+}): PostingLine[] {
   const refs = { customerId: c.customerId, loanId: c.loanId };
   const lines: PostingLine[] = [{ account: ACCOUNTS.platformBalance, debit: c.amount, credit: ZERO, ...refs }];
   if (c.principal > 0) lines.push({ account: c.kind === 'recovery' ? ACCOUNTS.recoveryReceivable : ACCOUNTS.loansReceivable, debit: ZERO, credit: c.principal, ...refs });
   if (c.interest > 0) lines.push({ account: ACCOUNTS.interestIncome, debit: ZERO, credit: c.interest, ...refs });
+  if ((c.penalty ?? 0) > 0) lines.push({ account: ACCOUNTS.penaltyReceivable, debit: ZERO, credit: c.penalty!, ...refs });
+  if ((c.fee ?? 0) > 0) lines.push({ account: ACCOUNTS.feeIncome, debit: ZERO, credit: c.fee!, ...refs });
   if (c.overpayment > 0) lines.push({ account: ACCOUNTS.borrowerOverpayment, debit: ZERO, credit: c.overpayment, ...refs });
+  assertBalanced(lines);
+  return lines;
+}
+
+/**
+ * A day's overdue penalty accrued on loans: owed by each borrower (a receivable, with
+ * the loan) and income now, accrued rather than collected because nothing else puts it
+ * in the books: unlike interest, it is in no schedule.
+ */
+export function postingForPenaltyAccruals(accruals: readonly { customerId: string; loanId: string; amount: Fen }[]): PostingLine[] {
+  const lines: PostingLine[] = accruals.filter((a) => a.amount > 0).map((a) => ({ account: ACCOUNTS.penaltyReceivable, debit: a.amount, credit: ZERO, customerId: a.customerId, loanId: a.loanId }));
+  if (lines.length === 0) return [];
+  // the income in one line: what a loan owes is on its receivable line, and half the lines at a million loans
+  lines.push({ account: ACCOUNTS.penaltyIncome, debit: ZERO, credit: lines.reduce((s, l) => s + l.debit, 0) as Fen, customerId: null, loanId: null });
   assertBalanced(lines);
   return lines;
 }

@@ -61,21 +61,31 @@ export function generateSchedule(terms: ScheduleTerms): Installment[] {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v));
 
+/** One problem with a schedule: its JSON path inside the schedule (`$[2].dueDate`) and why. */
+export interface ScheduleProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The reason of a parse error whose message starts with `${field}: `. */
+function reason(e: unknown, field: string): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.startsWith(`${field}: `) ? msg.slice(field.length + 2) : msg;
+}
+
 /**
- * A schedule from the loan business system:
+ * A schedule from the loan business system, checked:
  * `[{"dueDate": "2026-11-25", "principal": "100.00", "interest": "0.50"}, ...]`
- * (`no`, if given, must be 1, 2, 3, ...). Due dates strictly ascending, amounts yuan
- * strings, principals summing to the loan's principal. Every problem is reported at
- * once: LendpayError('INVALID_INPUT') with one `$[i].field: reason` detail each.
+ * (or `{"installments": [...]}`; `no`, if given, must be 1, 2, 3, ...). Due dates
+ * strictly ascending (and after `opts.after`, the disbursement date, when given),
+ * amounts yuan strings, principals summing to the loan's principal. Every problem at once.
  */
-export function parseSchedule(json: unknown, loanPrincipal: Fen, label = 'schedule'): Installment[] {
-  const problems: string[] = [];
-  const err = (path: string, reason: string): void => void problems.push(`${label}: ${path}: ${reason}`);
+export function checkSchedule(json: unknown, loanPrincipal: Fen, opts: { after?: BusinessDate } = {}): { schedule: Installment[] } | { problems: ScheduleProblem[] } {
+  const problems: ScheduleProblem[] = [];
+  const err = (path: string, message: string): void => void problems.push({ path, message });
   const list = isObject(json) && Array.isArray(json['installments']) ? json['installments'] : json;
   const base = list === json ? '$' : '$.installments';
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new LendpayError('INVALID_INPUT', `${label}: ${base}: expected a non-empty list of installments, got ${show(list)}`);
-  }
+  if (!Array.isArray(list) || list.length === 0) return { problems: [{ path: base, message: `expected a non-empty list of installments, got ${show(list)}` }] };
   const out: Installment[] = [];
   let prev: BusinessDate | null = null;
   let sum = 0;
@@ -88,15 +98,16 @@ export function parseSchedule(json: unknown, loanPrincipal: Fen, label = 'schedu
     try {
       date = parseBusinessDate(raw['dueDate'], `${at}.dueDate`);
     } catch (e) {
-      problems.push(`${label}: ${(e as Error).message}`);
+      err(`${at}.dueDate`, reason(e, `${at}.dueDate`));
     }
     if (date !== null && prev !== null && date <= prev) err(`${at}.dueDate`, `${date} is not after the previous installment's ${prev}`);
+    else if (date !== null && prev === null && opts.after !== undefined && date <= opts.after) err(`${at}.dueDate`, `${date} is not after the disbursement date ${opts.after}`);
     if (date !== null) prev = date;
     const amount = (field: 'principal' | 'interest'): Fen | null => {
       try {
         return parseYuan(raw[field], `${at}.${field}`);
       } catch (e) {
-        problems.push(`${label}: ${(e as Error).message}`);
+        err(`${at}.${field}`, reason(e, `${at}.${field}`));
         return null;
       }
     };
@@ -109,10 +120,21 @@ export function parseSchedule(json: unknown, loanPrincipal: Fen, label = 'schedu
   if (problems.length === 0 && sum !== loanPrincipal) {
     err(base, `the principals sum to ${formatYuan(sum)}, the loan's principal is ${formatYuan(loanPrincipal)}`);
   }
-  if (problems.length > 0) {
-    throw new LendpayError('INVALID_INPUT', `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${label}`, { details: problems });
+  return problems.length > 0 ? { problems } : { schedule: out };
+}
+
+/**
+ * checkSchedule, or LendpayError('INVALID_INPUT') with one `label: $[i].field: reason`
+ * detail a problem.
+ */
+export function parseSchedule(json: unknown, loanPrincipal: Fen, label = 'schedule', opts: { after?: BusinessDate } = {}): Installment[] {
+  const res = checkSchedule(json, loanPrincipal, opts);
+  if ('schedule' in res) return res.schedule;
+  const n = res.problems.length;
+  if (n === 1 && res.problems[0]!.message.startsWith('expected a non-empty list')) {
+    throw new LendpayError('INVALID_INPUT', `${label}: ${res.problems[0]!.path}: ${res.problems[0]!.message}`);
   }
-  return out;
+  throw new LendpayError('INVALID_INPUT', `${n} problem${n === 1 ? '' : 's'} in ${label}`, { details: res.problems.map((x) => `${label}: ${x.path}: ${x.message}`) });
 }
 
 /** For JSON output: amounts as yuan strings. */

@@ -14,6 +14,8 @@ import { parsePricingRules, type PricingRules } from '../loans/pricing.ts';
 import { parseCollectionRules, type CollectionRules } from '../collection/rules.ts';
 import { parseNotificationTemplates, type NotificationTemplates } from '../notifications/templates.ts';
 import { parseEscalationRules, type EscalationRules } from '../escalation/rules.ts';
+import { parseProductRules, type ProductRules } from '../loans/products.ts';
+import { parseAccountMap, type AccountMap } from '../ledger/accounts.ts';
 
 export interface RuleSet {
   /** sha256 hex of the canonical JSON of every rule file, sorted by file name */
@@ -32,6 +34,10 @@ export interface RuleSet {
   readonly alerts: AlertRules | null;
   /** the query ladder, error-code table and escalation steps; null when the directory has no escalation.json */
   readonly escalation: EscalationRules | null;
+  /** the loan products on sale; null when the directory has no products.json */
+  readonly products: ProductRules | null;
+  /** finance's subject for each ledger account; null when the directory has no accounts.json */
+  readonly accounts: AccountMap | null;
   /** the parsed rule files that make up the hash, by file name */
   readonly files: Readonly<Record<string, unknown>>;
 }
@@ -60,6 +66,8 @@ const KINDS = {
   notifications: { file: 'notifications.json', schema: 'notifications.schema.json', required: false, parse: parseNotificationTemplates },
   alerts: { file: 'alerts.json', schema: 'alerts.schema.json', required: false, parse: parseAlertRules },
   escalation: { file: 'escalation.json', schema: 'escalation.schema.json', required: false, parse: parseEscalationRules },
+  products: { file: 'products.json', schema: 'products.schema.json', required: false, parse: parseProductRules },
+  accounts: { file: 'accounts.json', schema: 'accounts.schema.json', required: false, parse: parseAccountMap },
 } as const satisfies Record<string, RuleFileKind<unknown>>;
 type KindName = keyof typeof KINDS;
 
@@ -209,11 +217,24 @@ async function check(dir: string): Promise<Checked> {
     files[kind.file] = parsed.json;
   }
   if (errors.length > 0) return { errors, warnings, values, files };
+  warnings.push(...pricingAgainstDefaultProduct(values.pricing as PricingRules | undefined, values.products as ProductRules | undefined));
   const sorted = Object.keys(files).sort();
   const hash = createHash('sha256')
     .update(canonicalJson(Object.fromEntries(sorted.map((f) => [f, files[f]]))))
     .digest('hex');
   return { errors, warnings, hash, values, files };
+}
+
+/**
+ * pricing.json prices what applyForLoan generates when it is given no schedule;
+ * requests through the API and the CLI get the default product's. The two should
+ * say the same, or a loan's price would depend on the door it came through.
+ */
+function pricingAgainstDefaultProduct(pricing: PricingRules | undefined, products: ProductRules | undefined): string[] {
+  if (!pricing || !products) return [];
+  const d = products.defaultProduct;
+  if (d.method === 'daily_equal_principal' && d.dailyRatePpm === pricing.dailyRatePpm && d.term.default === pricing.defaultTermDays) return [];
+  return [`${products.file}: $.defaultProduct: "${d.id}" (${d.method}, ${d.term.default} ${d.termUnit}) differs from ${pricing.file} (daily_equal_principal, ${pricing.defaultTermDays} days at ${pricing.dailyRatePpm} ppm): a loan's price would depend on whether it came with a product`];
 }
 
 /** For `lendpay rules validate [dir]`: every problem, never throws for bad rules. */
@@ -240,6 +261,8 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     notifications: (res.values.notifications as NotificationTemplates | undefined) ?? null,
     alerts: (res.values.alerts as AlertRules | undefined) ?? null,
     escalation: (res.values.escalation as EscalationRules | undefined) ?? null,
+    products: (res.values.products as ProductRules | undefined) ?? null,
+    accounts: (res.values.accounts as AccountMap | undefined) ?? null,
     files: res.files,
   };
 }

@@ -19,14 +19,24 @@ export interface RuleChange {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function keyed(list: readonly unknown[]): Map<string, unknown> | null {
+function keyed(list: readonly unknown[], field = 'name'): Map<string, unknown> | null {
   // Rules are addressed by name so that inserting one does not show every later rule as changed.
   const out = new Map<string, unknown>();
   for (const x of list) {
-    if (!isObject(x) || typeof x['name'] !== 'string' || out.has(x['name'])) return null;
-    out.set(x['name'], x);
+    if (!isObject(x) || typeof x[field] !== 'string' || out.has(x[field])) return null;
+    out.set(x[field], x);
   }
   return out;
+}
+
+/** Products (products.json) by id, rules by name. */
+function keyedBy(a: readonly unknown[], b: readonly unknown[]): { field: string; ka: Map<string, unknown>; kb: Map<string, unknown> } | null {
+  for (const field of ['id', 'name']) {
+    const ka = keyed(a, field);
+    const kb = keyed(b, field);
+    if (ka && kb) return { field, ka, kb };
+  }
+  return null;
 }
 
 function prop(path: string, key: string): string {
@@ -45,18 +55,18 @@ function diffValue(file: string, path: string, a: unknown, b: unknown, out: Rule
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
-    const ka = keyed(a);
-    const kb = keyed(b);
-    if (ka && kb) {
+    const k = keyedBy(a, b);
+    if (k) {
+      const { field, ka, kb } = k;
       for (const [name, x] of ka) {
-        const at = `${path}[name=${name}]`;
+        const at = `${path}[${field}=${name}]`;
         if (!kb.has(name)) out.push({ file, path: at, op: 'removed', before: x });
         else diffValue(file, at, x, kb.get(name), out);
       }
-      for (const [name, y] of kb) if (!ka.has(name)) out.push({ file, path: `${path}[name=${name}]`, op: 'added', after: y });
+      for (const [name, y] of kb) if (!ka.has(name)) out.push({ file, path: `${path}[${field}=${name}]`, op: 'added', after: y });
       const orderA = [...ka.keys()].filter((n) => kb.has(n));
       const orderB = [...kb.keys()].filter((n) => ka.has(n));
-      if (orderA.join('\n') !== orderB.join('\n')) out.push({ file, path: `${path}[*].name`, op: 'changed', before: orderA, after: orderB });
+      if (orderA.join('\n') !== orderB.join('\n')) out.push({ file, path: `${path}[*].${field}`, op: 'changed', before: orderA, after: orderB });
       return;
     }
     if (a.length === b.length) {

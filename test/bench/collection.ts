@@ -32,6 +32,7 @@ import { escalationDeps } from '../../src/cli/commands/ops.ts';
 import type { BusinessDate } from '../../src/dates.ts';
 import type { Fen } from '../../src/money.ts';
 import type { Stage, StageContext, StageRow } from './stages.ts';
+import { productTerms } from '../../src/loans/products.ts';
 
 /** Loans due were disbursed this many days before the business date, on a daily schedule of TERM installments. */
 const LOAN_AGE_DAYS = 3;
@@ -101,6 +102,9 @@ export const COLLECTION_STAGES: Stage[] = [
       const lender = { accountId: c.config.lenderAccountId, cardId: c.config.lenderCardId };
       const pricing = (await c.rules()).pricing;
       const ratePpm = pricing?.dailyRatePpm ?? 500;
+      // sold as the default product (its overdue penalty accrues in the post-settlement stage: the first installments are overdue)
+      const products = (await c.rules()).products;
+      const terms = products ? productTerms(products.defaultProduct, TERM_DAYS, 'product') : null;
       const disbursedOn = addDays(ctx.date, -LOAN_AGE_DAYS);
       const at = new Date(`${disbursedOn}T10:00:00+08:00`);
       const share = ctx.options.dueShare;
@@ -127,9 +131,10 @@ export const COLLECTION_STAGES: Stage[] = [
         const ruleSet = await sql<{ hash: string }>`select hash from rule_sets order by hash limit 1`.execute(k);
         const hash = ruleSet.rows[0]?.hash ?? 'migrated';
         const loans = await sql`
-          insert into loans (id, customer_id, request_id, request_hash, principal_fen, rail, destination_id, mode, status, decision_date, rule_set_hash, limit_fen, expected_arrival_at, created_at, updated_at)
+          insert into loans (id, customer_id, request_id, request_hash, principal_fen, rail, destination_id, mode, status, decision_date, rule_set_hash, limit_fen, expected_arrival_at, created_at, updated_at,
+            product_id, product, disbursed_on)
           select loan_id, customer_id, 'bench:' || customer_id, md5(customer_id), principal, 'balance', a1, 'compliant', 'disbursed', ${disbursedOn}::date,
-            ${hash}, principal * 2, ${at}, ${at}, ${at}
+            ${hash}, principal * 2, ${at}, ${at}, ${at}, ${terms?.id ?? null}, ${terms ? JSON.stringify(terms) : null}::jsonb, ${disbursedOn}::date
           from bench_due order by loan_id
         `.execute(k);
         const inst = await sql`
@@ -381,8 +386,14 @@ export const COLLECTION_STAGES: Stage[] = [
       const expected = (ctx.state.get('loans') as { loans: number } | undefined)?.loans;
       if (expected !== undefined && sum.loans !== expected) throw new Error(`post-settlement planned ${sum.loans} loans, ${expected} were due`);
       const steps = Object.entries(sum.byStep).map(([k, v]) => `${k} ${v.loans}`).join(', ');
+      const pen = await sql<{ n: number; fen: number }>`
+        select count(*)::int8 as n, coalesce(sum(penalty_fen), 0)::int8 as fen from installments where penalty_through = ${ctx.date}::date
+      `.execute(ctx.database.db);
       return [
-        { stage: 'post-settlement', items: sum.loans, seconds: s, limitOf: 'limit:post-settlement+fks+statement-check', note: `${res.run.totalChunks} chunks; ${steps}; ${sum.openHolds} holds, ${sum.blockedBorrowers} blocked` },
+        {
+          stage: 'post-settlement', items: sum.loans, seconds: s, limitOf: 'limit:post-settlement+fks+statement-check',
+          note: `${res.run.totalChunks} chunks; ${steps}; ${sum.openHolds} holds, ${sum.blockedBorrowers} blocked; penalty accrued on ${pen.rows[0]!.n} installments (${(pen.rows[0]!.fen / 100).toFixed(2)} CNY)`,
+        },
         ...phaseRows('post-settlement', sum.loans),
       ];
     },

@@ -515,7 +515,7 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
 
     // ---- settlement: what is left in the accounts, what the marketplace pays ----
     const dues = await steady(() => sql<{ customer_id: string; due: number }>`
-      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen))::int8 as due
+      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))::int8 as due
       from loans l join installments i on i.loan_id = l.id
       where l.status = 'disbursed' and i.due_date <= ${D}::date group by l.customer_id order by l.customer_id`.execute(db));
     const accounts = await steady(() => db.selectFrom('customer_accounts').select(['id', 'customer_id', 'is_primary']).where('customer_id', 'in', dues.rows.length ? dues.rows.map((d) => d.customer_id) : ['']).execute());
@@ -818,7 +818,7 @@ export async function checkInvariants(x: CheckCtx): Promise<void> {
   for (const l of loans.filter((l) => l.kind === 'loan')) {
     const out = payoutByLoan.get(l.id) ?? 0;
     if (out > l.principal_fen) v.add('no loan disbursed twice', `loan ${l.id}: paid out ${out} for a principal of ${l.principal_fen}`);
-    if (l.status === 'disbursed' && out !== l.principal_fen) v.add('no loan disbursed twice', `loan ${l.id} is disbursed but the platform paid out ${out} of ${l.principal_fen}`);
+    if ((l.status === 'disbursed' || l.status === 'closed') && out !== l.principal_fen) v.add('no loan disbursed twice', `loan ${l.id} is ${l.status} but the platform paid out ${out} of ${l.principal_fen}`);
     if (l.status === 'failed' && out !== 0) v.add('no loan disbursed twice', `loan ${l.id} failed but the platform paid out ${out}`);
   }
   const perKey = await sql<{ request_id: string; n: number }>`select request_id, count(*)::int as n from loans group by request_id having count(*) > 1`.execute(db);
@@ -827,7 +827,7 @@ export async function checkInvariants(x: CheckCtx): Promise<void> {
   // 4. collected + held = due, for every borrower the post-settlement batch saw
   const rows = await sql<{ customer_id: string; unpaid: number; held: number | null }>`
     with due as (
-      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen))::int8 as unpaid
+      select l.customer_id, sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen) + (i.penalty_fen - i.paid_penalty_fen))::int8 as unpaid
       from loans l join installments i on i.loan_id = l.id
       where l.status = 'disbursed' and i.due_date <= ${x.D}::date
         and (l.kind = 'recovery' or exists (select 1 from collection_items c where c.loan_id = l.id and c.business_date = ${x.D}::date))

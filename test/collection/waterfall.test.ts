@@ -12,19 +12,19 @@ const three = [inst(3, '2026-11-27', 10_000, 140), inst(1, '2026-11-25', 10_000,
 
 test('default: oldest installment first, interest before principal', () => {
   assert.equal(allocatePayment(three, 10_200 as Fen), {
-    allocations: [{ installmentNo: 1, interest: 150, principal: 10_000 }, { installmentNo: 2, interest: 50, principal: 0 }],
+    allocations: [{ installmentNo: 1, interest: 150, principal: 10_000, penalty: 0 }, { installmentNo: 2, interest: 50, principal: 0, penalty: 0 }],
     remainder: 0,
   });
-  assert.equal(allocatePayment(three, 100 as Fen).allocations, [{ installmentNo: 1, interest: 100, principal: 0 }]);
+  assert.equal(allocatePayment(three, 100 as Fen).allocations, [{ installmentNo: 1, interest: 100, principal: 0, penalty: 0 }]);
   assert.equal(allocatePayment(three, 40_000 as Fen).remainder, 40_000 - 30_435);
   assert.equal(allocatePayment(three, 0 as Fen), { allocations: [], remainder: 0 });
 });
 
 test('other orders', () => {
   assert.equal(allocatePayment(three, 10_200 as Fen, 'oldest_first_principal_first').allocations,
-    [{ installmentNo: 1, interest: 150, principal: 10_000 }, { installmentNo: 2, interest: 0, principal: 50 }]);
+    [{ installmentNo: 1, interest: 150, principal: 10_000, penalty: 0 }, { installmentNo: 2, interest: 0, principal: 50, penalty: 0 }]);
   assert.equal(allocatePayment(three, 500 as Fen, 'interest_first_then_principal').allocations, [
-    { installmentNo: 1, interest: 150, principal: 65 }, { installmentNo: 2, interest: 145, principal: 0 }, { installmentNo: 3, interest: 140, principal: 0 },
+    { installmentNo: 1, interest: 150, principal: 65, penalty: 0 }, { installmentNo: 2, interest: 145, principal: 0, penalty: 0 }, { installmentNo: 3, interest: 140, principal: 0, penalty: 0 },
   ]);
 });
 

@@ -6,6 +6,8 @@ import { getCustomerRecord } from '../../../db/customers.repository.ts';
 import { getDecision } from '../../../db/eligibility.repository.ts';
 import { latestDecision, loansOfCustomer, openHoldsOf } from '../../../db/api.repository.ts';
 import { formatYuan } from '../../money.ts';
+import { loanPositions } from '../../../db/loans.repository.ts';
+import { businessDateAt } from '../../dates.ts';
 import { notFound } from '../problem.ts';
 import { decisionView } from '../views.ts';
 import { ID } from '../schemas.ts';
@@ -22,6 +24,7 @@ export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const latest = await latestDecision(deps.db, c.id);
     const d = latest ? await getDecision(deps.db, c.id, latest.businessDate) : null;
     const loans = await loansOfCustomer(deps.db, c.id);
+    const positions = new Map((await loanPositions(deps.db, c.id, businessDateAt(deps.clock.now()))).map((p) => [p.id, p]));
     const holds = await openHoldsOf(deps.db, c.id);
     return {
       id: c.id, segment: c.segment, realNameVerified: c.realNameVerified,
@@ -29,7 +32,13 @@ export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
       accounts: c.accounts.map((a) => ({ id: a.id, primary: a.primary })),
       bankCards: c.bankCards.map((k) => ({ id: k.id, bank: k.bank, last4: k.last4 })),
       decision: d ? decisionView(d) : null,
-      loans: loans.map((l) => ({ id: l.id, principal: formatYuan(l.principal), status: l.status, createdAt: l.createdAt.toISOString() })),
+      loans: loans.map((l) => {
+        const p = positions.get(l.id);
+        return {
+          id: l.id, principal: formatYuan(l.principal), status: l.status, createdAt: l.createdAt.toISOString(),
+          product: p?.productId ?? null, unpaid: formatYuan(p?.unpaid ?? 0), penalty: formatYuan(p?.penalty ?? 0), dueNow: formatYuan(p?.dueNow ?? 0),
+        };
+      }),
       holds: holds.map((h) => ({ id: h.id, amount: formatYuan(h.amount), asOfDate: h.asOfDate, openedAt: h.openedAt.toISOString() })),
     };
   });

@@ -12,6 +12,8 @@ import { dashboardRoutes } from './dashboard.ts';
 import { metricsRoutes } from './metrics.ts';
 import { opsRoutes } from './ops.ts';
 import { repaymentRoutes } from './repayments.ts';
+import { voucherRoutes } from './vouchers.ts';
+import { prepaymentRoutes } from './prepayments.ts';
 
 export type RouteModule = (app: FastifyInstance, deps: ApiDeps) => void | Promise<void>;
 
@@ -24,4 +26,6 @@ export const ROUTES: RouteModule[] = [
   metricsRoutes,
   opsRoutes,
   repaymentRoutes,
+  voucherRoutes,
+  prepaymentRoutes,
 ];

@@ -4,8 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../server.ts';
 import { repayFromCard } from '../../collection/repay.ts';
-import { parseYuan, formatYuan } from '../../money.ts';
-import { ApiProblem, badField } from '../problem.ts';
+import { parseYuan } from '../../money.ts';
+import { ApiProblem, badField, orderSummary, refusal } from '../problem.ts';
 import { ID, PROBLEM, SECURED, WRITE_HEADERS, YUAN_IN } from '../schemas.ts';
 
 export function repaymentRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -25,13 +25,9 @@ export function repaymentRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const amount = parseYuan(req.body.amount, 'body.amount');
     if (amount <= 0) throw badField('body.amount', 'must be more than 0.00');
     const r = await repayFromCard(await deps.collectionDeps(), { loanId: req.params.id, cardId: req.body.cardId, amount, requestId: req.headers['idempotency-key'] });
-    if (!r.ok) {
-      if (r.code === 'LOAN_NOT_FOUND') throw new ApiProblem(404, r.code, r.message);
-      if (r.code === 'REQUEST_ID_REUSED') throw new ApiProblem(409, r.code, r.message);
-      throw new ApiProblem(422, r.code, r.message);
-    }
+    if (!r.ok) throw refusal(r);
     return reply.code(r.replay ? 200 : 201).send({
-      order: { id: r.order.id, idempotencyKey: r.order.idempotencyKey, status: r.order.status, amount: formatYuan(r.order.amount), errorCode: r.order.errorCode },
+      order: orderSummary(r.order),
       holdCleared: r.holdCleared,
     });
   });

@@ -159,17 +159,20 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
       out(`hold monitor: ${r.borrowers} borrowers, ${r.debits} debits, collected ${formatYuanGrouped(r.collectedFen)} CNY, ${r.cleared} holds cleared, ${r.unblocked} unblocked`);
     });
 
-  program
+  const repay = program
     .command('repay')
-    .description('the borrower repays from a bound bank card (a collection 代收 order)')
+    .description('the borrower repays from a bound bank card (a collection 代收 order); --prepay: a prepayment (提前还款), by default the payoff')
     .requiredOption('--loan <id>', 'loan')
     .requiredOption('--card <id>', 'bound card')
-    .requiredOption('--amount <yuan>', 'amount', (v) => parseYuan(v, '--amount'))
+    .option('--amount <yuan>', 'amount (with --prepay: default the payoff quote, which closes the loan)', (v) => parseYuan(v, '--amount'))
     .requiredOption('--request-id <id>', 'idempotency')
-    .option('--json', 'as JSON')
-    .action(async (o: { loan: string; card: string; amount: Fen; requestId: string; json?: boolean }) => {
+    .option('--prepay', 'pay ahead: what is due first, then principal off the last installments (with the product\'s fee); the payoff closes the loan')
+    .option('--json', 'as JSON');
+  repay.action(async (o: { loan: string; card: string; amount?: Fen; requestId: string; prepay?: boolean; json?: boolean }) => {
+      if (o.prepay) return prepayCommand(await collectionDeps(ctx), { ...o, amount: o.amount }, out);
+      if (o.amount === undefined) repay.error("error: required option '--amount <yuan>' not specified (or --prepay for the payoff)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
       const { repayFromCard } = await import('../../collection/repay.ts');
-      const r = await repayFromCard(await collectionDeps(ctx), { loanId: o.loan, cardId: o.card, amount: o.amount, requestId: o.requestId });
+      const r = await repayFromCard(await collectionDeps(ctx), { loanId: o.loan, cardId: o.card, amount: o.amount!, requestId: o.requestId });
       if (o.json) return out(JSON.stringify(r.ok ? { ok: true, replay: r.replay, order: { id: r.order.id, status: r.order.status, amount: formatYuan(r.order.amount) }, holdCleared: r.holdCleared } : r));
       if (!r.ok) {
         process.stderr.write(`refused: ${r.code}: ${r.message}\n`);
@@ -202,24 +205,22 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
       const { db } = await ctx.database();
       const c = await db.selectFrom('customers').select(['id', 'segment', 'real_name_verified']).where('id', '=', id).executeTakeFirst();
       if (!c) throw new LendpayError('NOT_FOUND', `no customer ${id}`);
-      const loans = await sql<{ id: string; kind: string; status: string; principal_fen: number; unpaid: number; due_now: number; next_due: string | null }>`
-        select l.id, l.kind, l.status, l.principal_fen,
-          coalesce(sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen)), 0)::int8 as unpaid,
-          coalesce(sum((i.principal_fen - i.paid_principal_fen) + (i.interest_fen - i.paid_interest_fen)) filter (where i.due_date <= ${today()}::date), 0)::int8 as due_now,
-          min(i.due_date) filter (where i.paid_principal_fen < i.principal_fen or i.paid_interest_fen < i.interest_fen)::text as next_due
-        from loans l left join installments i on i.loan_id = l.id where l.customer_id = ${id} group by l.id order by l.id
-      `.execute(db);
+      const { loanPositions } = await import('../../../db/loans.repository.ts');
+      const loans = await loanPositions(db, id, today());
       const hold = await db.selectFrom('holds').selectAll().where('customer_id', '=', id).where('status', '=', 'open').executeTakeFirst();
       const block = await db.selectFrom('outflow_blocks').select('blocked').where('customer_id', '=', id).executeTakeFirst();
       const view = {
         customerId: c.id, segment: c.segment, realNameVerified: c.real_name_verified,
-        loans: loans.rows.map((l) => ({ id: l.id, kind: l.kind, status: l.status, principal: formatYuan(l.principal_fen), unpaid: formatYuan(l.unpaid), dueNow: formatYuan(l.due_now), nextDue: l.next_due })),
+        loans: loans.map((l) => ({
+          id: l.id, kind: l.kind, status: l.status, product: l.productId, principal: formatYuan(l.principal), unpaid: formatYuan(l.unpaid),
+          penalty: formatYuan(l.penalty), dueNow: formatYuan(l.dueNow), nextDue: l.nextDue,
+        })),
         hold: hold ? { id: hold.id, amount: formatYuan(hold.amount_fen), asOf: hold.as_of_date, openedAt: hold.opened_at } : null,
         outflowBlocked: block?.blocked ?? false,
       };
       if (o.json) return out(JSON.stringify(view, null, 2));
       out(`customer ${view.customerId} (${view.segment}${view.realNameVerified ? '' : ', real-name missing'})`);
-      for (const l of view.loans) out(`  ${l.kind} ${l.id} ${l.status}: principal ${l.principal}, unpaid ${l.unpaid}, due now ${l.dueNow}${l.nextDue ? `, next due ${l.nextDue}` : ''}`);
+      for (const l of view.loans) out(`  ${l.kind} ${l.id}${l.product ? ` (${l.product})` : ''} ${l.status}: principal ${l.principal}, unpaid ${l.unpaid}${l.penalty !== '0.00' ? ` (penalty ${l.penalty})` : ''}, due now ${l.dueNow}${l.nextDue ? `, next due ${l.nextDue}` : ''}`);
       out(view.hold ? `  hold ${view.hold.id}: ${view.hold.amount} since ${view.hold.asOf}` : '  no open hold');
       out(`  outflow ${view.outflowBlocked ? 'BLOCKED' : 'allowed'}`);
     });
@@ -244,4 +245,22 @@ async function readSettlement(file: string): Promise<{ accountId: string; amount
   }
   if (errors.length > 0) throw new LendpayError('IMPORT_INVALID', `${file}: ${errors.length} bad line(s); nothing was settled`, { details: errors });
   return lines;
+}
+
+async function prepayCommand(deps: CollectionDeps, o: { loan: string; card: string; amount?: Fen | undefined; requestId: string; json?: boolean }, out: (l: string) => void): Promise<void> {
+  const { prepayFromCard } = await import('../../collection/prepay.ts');
+  const r = await prepayFromCard(deps, { loanId: o.loan, cardId: o.card, amount: o.amount, requestId: o.requestId });
+  if (o.json) {
+    return out(JSON.stringify(r.ok
+      ? { ok: true, replay: r.replay, order: { id: r.order.id, status: r.order.status, amount: formatYuan(r.order.amount) }, prepayment: r.description, loanClosed: r.loanClosed, holdCleared: r.holdCleared }
+      : r));
+  }
+  if (!r.ok) {
+    process.stderr.write(`refused: ${r.code}: ${r.message}\n`);
+    process.exitCode = 3;
+    return;
+  }
+  out(`${r.replay ? 'replay: ' : ''}prepayment order ${r.order.id} ${r.order.status}: ${formatYuan(r.order.amount)} from ${o.card}`);
+  if (r.description) out(`  ${r.description}`);
+  if (r.loanClosed) out(`  loan ${o.loan} closed${r.holdCleared ? '; hold cleared, outflow unblocked' : ''}`);
 }

@@ -75,7 +75,7 @@ export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, 
       return startWorker({
         db, databaseUrl, boss, log, clock: systemClock, workerId, rulesDir: ctx.config.rulesDir,
         chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
-        disburseDeps: () => ctx.disburseDeps(), schedule,
+        disburseDeps: () => ctx.disburseDeps(), rules: () => ctx.rules(), schedule,
         platformUrl: async () => (await ctx.platform()).url,
         escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
         notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
