@@ -12,7 +12,7 @@ import type { CollectionDeps } from '../src/collection/service.ts';
 import { monitorHolds } from '../src/collection/monitor.ts';
 import { reconcilePayouts, sandboxStatement } from '../src/collection/reconcile.ts';
 import { sendNotifications } from './notifications.ts';
-import { workEscalation } from './escalation.ts';
+import { ESCALATION_QUEUES, workEscalation } from './escalation.ts';
 import type { EscalationDeps } from '../src/escalation/service.ts';
 import { checkAlerts } from '../src/alerts/check.ts';
 import type { AlertRules } from '../src/alerts/rules.ts';
@@ -169,7 +169,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   }
   queues.push(WORKER_QUEUES.postSettlement, WORKER_QUEUES.holdMonitor, WORKER_QUEUES.reconciliation);
   if (deps.escalationDeps) {
-    queues.push(...(await workEscalation(boss, await deps.escalationDeps(), deps.concurrency)));
+    // workEscalation returns pg-boss worker ids; the start log and offWork want the queue names
+    await workEscalation(boss, await deps.escalationDeps(), deps.concurrency);
+    queues.push(ESCALATION_QUEUES.reprocess, ESCALATION_QUEUES.tick);
   }
   if (deps.alerts) {
     const alertCfg = deps.alerts;

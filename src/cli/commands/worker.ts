@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import type { Context } from '../context.ts';
 import { systemClock } from '../../dates.ts';
 import { LendpayError } from '../../errors.ts';
-import { makeLogger } from '../../api/log.ts';
+import { cliLogger } from '../log.ts';
+import { requireDataDir } from '../../config.ts';
 import { fileSender } from '../../notifications/sender.ts';
 import path from 'node:path';
 
@@ -23,21 +24,23 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
       const port = o.port === undefined ? ctx.config.apiPort : Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new LendpayError('INVALID_INPUT', `--port: expected 0–65535, got "${o.port}"`);
       const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
-      const log = makeLogger(ctx.config.logLevel);
+      const log = await cliLogger(ctx.config.logLevel, ctx.config.logFormat);
       if (o.http && ctx.config.apiToken === null) log.warn('LENDPAY_API_TOKEN is not set: every write to the API is refused with 401');
       const { db } = await ctx.database();
       const boss = await ctx.boss();
+      const { listenError } = await import('../listen.ts');
+      const host = o.host ?? ctx.config.apiHost;
       const worker = await startWorker({
         db, boss, log, clock: systemClock, workerId: defaultWorkerId(), rulesDir: ctx.config.rulesDir,
         chunkSize: ctx.config.chunkSize, concurrency: ctx.config.workerConcurrency,
         disburseDeps: () => ctx.disburseDeps(), schedule,
         platformUrl: async () => (await ctx.platform()).url,
         escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
-        notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
+        notificationSender: fileSender(path.join(requireDataDir(ctx.config, 'the notifications log'), 'notifications.log')),
         ...(await ctx.rules().then((r) => (r.alerts ? { alerts: { rules: r.alerts, webhook: ctx.config.alertWebhook } } : {}))),
-        http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
+        http: o.http ? { host, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
         ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
-      });
+      }).catch((e: unknown) => { throw listenError(e, host, port, o.port === undefined ? 'LENDPAY_API_PORT (or --port)' : '--port'); });
       if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
