@@ -175,7 +175,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   out(`done in ${seconds().trim()} s. The demo's business day is ${D}; its loans were made on ${disbursedOn}. Try:`);
   out(`  npx lendpay decisions --date ${D} | head`);
   out(`  npx lendpay explain M0000001 --date ${D}`);
-  out(`  npx lendpay customer show ${results.find((r) => r.status === 'disbursed')?.customer ?? 'M0000001'}`);
+  // the first borrower by id: the loans finish in any order, the suggestion is the same every run
+  out(`  npx lendpay customer show ${results.filter((r) => r.status === 'disbursed').map((r) => r.customer).sort()[0] ?? 'M0000001'}`);
   out(`  npx lendpay ledger trial-balance`);
   if (embedded) out('The embedded PostgreSQL keeps running for those commands; stop it with: npx lendpay db stop');
 }

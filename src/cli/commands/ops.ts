@@ -116,10 +116,18 @@ export function registerOpsCommands(program: Command, ctx: Context): void {
       const { db } = await ctx.database();
       const tl = await orderTimeline(db, (await resolveOrder(db, id)).id);
       if (!tl) throw new LendpayError('NOT_FOUND', `no order ${id}`);
-      if (o.json) return printJson({ order: { ...tl.order, amount: formatYuan(tl.order.amount) }, parent: tl.parent?.id ?? null, children: tl.children.map((c) => c.id), timeline: tl.events });
+      if (o.json) return printJson({ order: { ...tl.order, amount: formatYuan(tl.order.amount) }, parent: tl.parent?.id ?? null, children: tl.children.map((c) => c.id), timeline: tl.events.map(eventJson) });
       out(`order ${tl.order.id} ${tl.order.idempotencyKey}: ${tl.order.kind} ${formatYuan(tl.order.amount)} ${tl.order.status}${tl.order.errorCode ? ` ${tl.order.errorCode}` : ''}`);
       for (const e of tl.events) out(`  ${e.at.toISOString()}  ${e.kind.padEnd(10)} ${e.text}`);
     });
+}
+
+/** A timeline event for scripts: a journal entry's lines with their debit and credit in yuan. */
+function eventJson(e: { kind: string; data?: unknown }): unknown {
+  const data = e.data as { lines?: { debit?: unknown; credit?: unknown }[] } | undefined;
+  if (e.kind !== 'journal' || !Array.isArray(data?.lines)) return e;
+  const yuan = (v: unknown) => (typeof v === 'number' ? formatYuan(v) : v);
+  return { ...e, data: { ...data, lines: data.lines.map((l) => ({ ...l, debit: yuan(l.debit), credit: yuan(l.credit) })) } };
 }
 
 async function runReprocess(ctx: Context, ids: readonly number[], work: boolean, json: boolean): Promise<void> {
