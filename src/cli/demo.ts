@@ -68,6 +68,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const importing = progressDisplay('importing merchants');
   const imported = await importCustomersFile(db, file, { onProgress: (lines) => importing.update(lines, n, 'lines') });
   importing.stop();
+  // outside a project (DATABASE_URL from anywhere) the file was only a means to import
+  if (ctx.config.dataDir === null) fs.rmSync(dir, { recursive: true, force: true });
   const platform = await ctx.platform();
   await openImportedOnSandbox(db, platform.url);
   out(`[${seconds()} s] imported ${n} seeded merchants (seed ${opts.seed}): ${imported.accounts} balance accounts, ${imported.cards} bank cards, opened on the sandbox platform`);

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
+import { freshDatabase, withDatabase, type TestDatabase } from '../helpers/db.ts';
 import { loadConfig } from '../../src/config.ts';
 
 const BIN = path.resolve('src/cli/bin.js');
@@ -188,12 +188,6 @@ test('one project, one database: the data directory is found by walking up; outs
   assert.match(oneLine(outside.stderr), /not inside a lendpay project .*cd into your lendpay clone, or set LENDPAY_DATA_DIR \(or DATABASE_URL\)/);
   assert.not.ok(fs.existsSync(path.join(tmp, '.lendpay')), 'no second server was started');
 });
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

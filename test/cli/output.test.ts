@@ -40,7 +40,7 @@ function amountProblems(value: unknown, at = '$'): string[] {
   for (const [k, v] of Object.entries(value)) {
     const p = `${at}.${k}`;
     if (/(Fen|_fen)$/.test(k)) out.push(`${p}: a fen key`);
-    if (typeof v === 'number' && !Number.isInteger(v) && !(k === 'seconds' && Number.isInteger(v * 1000))) out.push(`${p}: a float ${v}`);
+    if (typeof v === 'number' && !Number.isInteger(v) && !(k === 'seconds' && /^\d+\.\d{1,3}$/.test(String(v)))) out.push(`${p}: a float ${v}`);
     if (AMOUNT_KEYS.has(k) && typeof v === 'number') out.push(`${p}: an amount as a number ${v}`);
     if (AMOUNT_KEYS.has(k) && typeof v === 'string' && !/^-?\d+\.\d{2}$/.test(v)) out.push(`${p}: "${v}" is not a yuan string`);
     out.push(...amountProblems(v, p));
@@ -96,7 +96,6 @@ test('--json everywhere a script would want it, amounts as yuan strings', async 
   const day = today;
   const nightly = await json(['batch', 'nightly', '--date', day]);
   assert.type(nightly.summary.totalLimit, 'string', 'the nightly summary\'s limits are yuan');
-  assert.ok(nightly.seconds === undefined || Number.isInteger(nightly.seconds * 1000));
   // commands that only read run side by side: each is a Node start-up
   await Promise.all([json(['decisions', '--customer', 'J1']), json(['explain', 'J1', '--date', day]), json(['rules', 'validate']).then((v) => assert.is(v.valid, true))]);
   const loan = await json(['loan', 'apply', '--customer', 'J1', '--amount', '3000.00', '--to', 'balance', '--request-id', 'out-1']);

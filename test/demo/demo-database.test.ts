@@ -10,7 +10,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import pg from 'pg';
-import { freshDatabase, withDatabase, type TestDatabase } from '../helpers/db.ts';
+import { admin, freshDatabase, withDatabase, type TestDatabase } from '../helpers/db.ts';
 
 const BIN = path.resolve('src/cli/bin.js');
 const DEMO = ['demo', '--size', '40', '--loans', '2'];
@@ -25,16 +25,6 @@ function lendpay(args: string[], url: string): Promise<{ code: number; stdout: s
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
-}
-
-async function admin(url: string, statement: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(statement);
-  } finally {
-    await c.end();
-  }
 }
 
 test.before(async () => {
