@@ -32,9 +32,8 @@ if (major < 22 || (major === 22 && minor < 12)) {
   }
 } else {
   // V8's code cache (and, on Node 24, the stripped TypeScript) kept on disk between
-  // runs, so a restarted worker compiles nothing it compiled before. In this clone's
-  // own node_modules: two clones on one machine share nothing.
-  module.enableCompileCache?.(path.join(root, 'node_modules', '.cache', 'lendpay-compile'));
+  // runs, so a restarted worker compiles nothing it compiled before
+  module.enableCompileCache?.();
   if (process.features.typescript && major >= 24) {
     await import('./main.ts');
   } else {
