@@ -73,9 +73,13 @@ function run(command: string, env: NodeJS.ProcessEnv = userEnv()): Promise<{ cod
   });
 }
 
-/** What a person sees, as the README shows it: no progress lines (a terminal clears its bars), the clone at ~/lendpay. */
+/**
+ * What a person sees, as the README shows it: no progress lines (a terminal clears its
+ * bars), the clone at ~/lendpay, and not the line a root user in a private directory
+ * gets about where PostgreSQL's files went (the README shows an ordinary user's run).
+ */
 function shown(output: string): string[] {
-  const lines = output.replaceAll(project, '~/lendpay').split('\n').filter((l) => !l.startsWith('… '));
+  const lines = output.replaceAll(project, '~/lendpay').split('\n').filter((l) => !l.startsWith('… ') && !l.startsWith('as root, PostgreSQL runs as user'));
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
   return lines;
 }
