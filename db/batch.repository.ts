@@ -91,6 +91,12 @@ export async function findBatchRun(db: Q, kind: string, businessDate: string): P
   return r ? toRun(r) : null;
 }
 
+/** The latest business date a run of `kind` was claimed for, or null when none was. */
+export async function latestRunDate(db: Q, kind: string): Promise<string | null> {
+  const r = await db.selectFrom('batch_runs').select('business_date').where('kind', '=', kind).orderBy('business_date', 'desc').limit(1).executeTakeFirst();
+  return r ? r.business_date : null;
+}
+
 export async function pendingChunks(db: Q, runId: number): Promise<Chunk[]> {
   const rows = await db
     .selectFrom('batch_chunks')

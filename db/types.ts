@@ -208,6 +208,14 @@ export interface OutflowBlocksTable {
   updated_at: Timestamp;
 }
 
+export interface DemoRunsTable {
+  id: Generated<number>;
+  business_date: DateCol;
+  seed: number;
+  size: number;
+  started_at: Timestamp;
+}
+
 export interface SettlementsTable {
   business_date: DateCol;
   lines: number;
@@ -304,6 +312,7 @@ export interface Database {
   holds: HoldsTable;
   outflow_blocks: OutflowBlocksTable;
   settlements: SettlementsTable;
+  demo_runs: DemoRunsTable;
   notifications: NotificationsTable;
   loans: LoansTable;
   orders: OrdersTable;

@@ -1,15 +1,25 @@
 // The only place that reads process.env: validated, defaulted and frozen up front.
+// A bad setting is one line: its name and what is allowed, never its value when that
+// could hold a secret (a password in a URL, a token).
+import fs from 'node:fs';
 import path from 'node:path';
 import { LendpayError } from './errors.ts';
 
 export interface Config {
   /** null: use the embedded PostgreSQL under dataDir. */
   readonly databaseUrl: string | null;
-  readonly dataDir: string;
+  /**
+   * The project's own directory for the embedded PostgreSQL and the demo's files:
+   * LENDPAY_DATA_DIR, else `.lendpay/` in the project directory found by walking up
+   * from the working directory (as git finds .git); null outside a project.
+   */
+  readonly dataDir: string | null;
   readonly rulesDir: string;
   readonly chunkSize: number;
   readonly workerConcurrency: number;
   readonly logLevel: string;
+  /** the worker's log: JSON lines, pino-pretty's lines, or auto (pretty on a terminal) */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
   /** the payment platform; null: start the sandbox in-process on lendpay's database */
   readonly channelUrl: string | null;
   readonly channelTimeoutMs: number;
@@ -50,16 +60,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const chunkSize = intVar(env, 'LENDPAY_CHUNK_SIZE', 1000, 1, 50_000);
   const workerConcurrency = intVar(env, 'LENDPAY_WORKER_CONCURRENCY', 2, 1, 64);
   const url = env['DATABASE_URL']?.trim();
-  if (url !== undefined && url !== '' && !/^postgres(ql)?:\/\//.test(url)) {
-    throw new LendpayError('INVALID_CONFIG', `DATABASE_URL: expected postgres://…, got "${url}"`);
+  if (url !== undefined && url !== '' && !/^postgres(ql)?:\/\/./.test(url)) {
+    // the URL may carry a password: name its scheme only
+    throw new LendpayError('INVALID_CONFIG', `DATABASE_URL: expected postgres://user:password@host:port/database, got ${schemeOf(url)}`);
   }
+  const project = findProjectDir(cwd);
+  const home = project ?? cwd;
   return Object.freeze({
     databaseUrl: url ? url : null,
-    dataDir: path.resolve(cwd, env['LENDPAY_DATA_DIR'] || '.lendpay'),
-    rulesDir: path.resolve(cwd, env['LENDPAY_RULES_DIR'] || 'rules'),
+    dataDir: env['LENDPAY_DATA_DIR'] ? path.resolve(cwd, env['LENDPAY_DATA_DIR']) : project === null ? null : path.join(project, '.lendpay'),
+    rulesDir: path.resolve(cwd, env['LENDPAY_RULES_DIR'] || path.join(home, 'rules')),
     chunkSize,
     workerConcurrency,
-    logLevel: env['LENDPAY_LOG_LEVEL'] || 'info',
+    logLevel: choiceVar(env, 'LENDPAY_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logFormat: choiceVar(env, 'LENDPAY_LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     channelUrl: urlVar(env, 'LENDPAY_CHANNEL_URL'),
     channelTimeoutMs: intVar(env, 'LENDPAY_CHANNEL_TIMEOUT_MS', 5000, 50, 120_000),
     lenderAccountId: env['LENDPAY_LENDER_ACCOUNT'] || 'LENDER-BAL',
@@ -69,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiHost: env['LENDPAY_API_HOST'] || '127.0.0.1',
     apiPort: intVar(env, 'LENDPAY_API_PORT', 8080, 0, 65_535),
     apiToken: tokenVar(env, 'LENDPAY_API_TOKEN'),
-    scheduleFile: path.resolve(cwd, env['LENDPAY_SCHEDULE_FILE'] || 'jobs/schedule.json'),
+    scheduleFile: path.resolve(cwd, env['LENDPAY_SCHEDULE_FILE'] || path.join(home, 'jobs/schedule.json')),
     stuckAfterMinutes: intVar(env, 'LENDPAY_STUCK_AFTER_MINUTES', 10, 1, 10_000),
     alertWebhook: urlVar(env, 'LENDPAY_ALERT_WEBHOOK'),
     apiWritesPerMinute: intVar(env, 'LENDPAY_API_WRITES_PER_MINUTE', 600, 1, 1_000_000),
@@ -84,10 +98,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   });
 }
 
+/**
+ * The nearest of `cwd` and its parents that holds lendpay's package.json, as git finds
+ * .git: `cd rules && npx lendpay …` works on the project's database, not a new one.
+ */
+export function findProjectDir(cwd: string): string | null {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (pkg.name === 'lendpay') return dir;
+    } catch {
+      // no package.json here, or not JSON: keep walking
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+/** The data directory, or the one-line refusal outside a project. */
+export function requireDataDir(config: Config, what = 'the embedded PostgreSQL'): string {
+  if (config.dataDir !== null) return config.dataDir;
+  throw new LendpayError('INVALID_CONFIG', `not inside a lendpay project (no lendpay package.json in ${process.cwd()} or any parent), so there is no .lendpay/ for ${what}: cd into your lendpay clone, or set LENDPAY_DATA_DIR (or DATABASE_URL)`);
+}
+
+/** What kind of value a setting had, without the value: `a "mysql:" URL`, `no URL`. */
+function schemeOf(raw: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):/i.exec(raw);
+  return m ? `a "${m[1]}:" URL` : 'something that is not a URL';
+}
+
 function urlVar(env: NodeJS.ProcessEnv, name: string): string | null {
   const raw = env[name]?.trim();
   if (!raw) return null;
-  if (!/^https?:\/\/[^/]+/.test(raw)) throw new LendpayError('INVALID_CONFIG', `${name}: expected http(s)://host:port, got "${raw}"`);
+  // a webhook URL may carry a token: never echo it
+  if (!/^https?:\/\/[^/]+/.test(raw)) throw new LendpayError('INVALID_CONFIG', `${name}: expected http(s)://host:port, got ${schemeOf(raw)}`);
   return raw.replace(/\/+$/, '');
 }
 
@@ -97,6 +140,13 @@ function tokenVar(env: NodeJS.ProcessEnv, name: string): string | null {
   // Never echo the value: it is a secret.
   if (raw.length < 16) throw new LendpayError('INVALID_CONFIG', `${name}: expected at least 16 characters`);
   return raw;
+}
+
+function choiceVar<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], dflt: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new LendpayError('INVALID_CONFIG', `${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
 }
 
 function boolVar(env: NodeJS.ProcessEnv, name: string): boolean {

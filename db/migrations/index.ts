@@ -14,6 +14,7 @@ import * as m0050 from './0050_dashboard_indexes.ts';
 import * as m0070 from './0070_loan_products.ts';
 import * as m0071 from './0071_vouchers.ts';
 import * as m0072 from './0072_penalties_prepayment.ts';
+import * as m0040 from './0040_demo_runs.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0070_loan_products': m0070,
   '0071_vouchers': m0071,
   '0072_penalties_prepayment': m0072,
+  '0040_demo_runs': m0040,
 };

@@ -29,8 +29,13 @@ export interface Context {
   close(): Promise<void>;
 }
 
+/**
+ * The config is read on first use, not here: `lendpay --help` works whatever the
+ * settings, and a bad setting is a LendpayError inside the command, which main.ts
+ * prints as one line.
+ */
 export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
-  const config = loadConfig(env);
+  let loaded: Config | null = null;
   let database: Promise<OpenDatabase> | null = null;
   let boss: Promise<PgBoss> | null = null;
   let rules: Promise<RuleSet> | null = null;
@@ -38,9 +43,12 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
   let disburse: Promise<DisburseDeps> | null = null;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const ctx: Context = {
-    config,
+    get config() {
+      loaded ??= loadConfig(env);
+      return loaded;
+    },
     database() {
-      database ??= openDatabase(config, { log });
+      database ??= openDatabase(ctx.config, { log });
       return database;
     },
     boss() {
@@ -48,11 +56,12 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       return boss;
     },
     rules() {
-      rules ??= loadRuleSet(config.rulesDir).catch((e: unknown) => activeRulesInstead(ctx, e, log));
+      rules ??= loadRuleSet(ctx.config.rulesDir).catch((e: unknown) => activeRulesInstead(ctx, e, log));
       return rules;
     },
     platform() {
       platform ??= (async () => {
+        const config = ctx.config;
         let url = config.channelUrl;
         let close = async () => {};
         if (url === null) {
@@ -91,6 +100,7 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
     },
   };
   async function makeDisburseDeps(): Promise<DisburseDeps> {
+    const config = ctx.config;
     const [{ db }, { channel }, ruleSet] = await Promise.all([ctx.database(), ctx.platform(), ctx.rules()]);
     if (!ruleSet.calendar) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to schedule payouts`);
     if (!ruleSet.pricing) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/pricing.json is required to price loans`);

@@ -5,8 +5,14 @@
 // what has fallen due (own balance, cross-account, hold with outflow blocked), more
 // money arrives and the hold monitor sweeps it. Re-running it on the same day replays
 // every step idempotently and changes nothing.
+//
+// With DATABASE_URL it refuses a database that holds anything but an earlier demo
+// (--allow-existing-data overrides). Long steps show progress on stderr (a bar on a
+// terminal, a line every tenth elsewhere); stdout is the day's story, the same on
+// every run of the same size, seed and date but for timings.
 import path from 'node:path';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Context } from './context.ts';
 import { businessDateAt, systemClock, type BusinessDate, type Clock } from '../dates.ts';
 import { runNightlyCommand } from './nightly.ts';
@@ -25,6 +31,10 @@ import type { PostSettlementSummary } from '../../jobs/post-settlement.ts';
 import { monitorHolds } from '../collection/monitor.ts';
 import { mulberry32 } from '../demo/population.ts';
 import { sql } from 'kysely';
+import { LendpayError } from '../errors.ts';
+import { progressDisplay } from './progress.ts';
+import { checkReachable, describeServer } from '../../db/open.ts';
+import { inspectForDemo, recordDemoRun } from '../../db/demo.repository.ts';
 
 export interface DemoOptions {
   size: number;
@@ -32,6 +42,8 @@ export interface DemoOptions {
   loans: number;
   seed: number;
   date: BusinessDate;
+  /** with DATABASE_URL: go ahead in a database that holds other data than an earlier demo */
+  allowExistingData?: boolean;
 }
 
 const LOAN_AGE_DAYS = 10;
@@ -44,22 +56,30 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const D = opts.date;
   const disbursedOn = addDays(D, -LOAN_AGE_DAYS);
 
+  if (ctx.config.databaseUrl !== null && !opts.allowExistingData) await refuseOtherData(ctx.config.databaseUrl);
   const { url, db } = await ctx.database();
-  out(`lendpay demo — business day ${D}, database ${url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@')}`);
+  const embedded = ctx.config.databaseUrl === null;
+  out(`lendpay demo — business day ${D} (loans made ${disbursedOn}), ${embedded ? 'the embedded PostgreSQL' : `database ${describeServer(url)}`}`);
   out('');
+  await recordDemoRun(db, { businessDate: D, seed: opts.seed, size: opts.size });
 
   // 1. the population
-  const dir = path.join(ctx.config.dataDir, 'demo');
+  const dir = ctx.config.dataDir === null ? fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-demo-')) : path.join(ctx.config.dataDir, 'demo');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `population-${opts.seed}-${opts.size}-${D}.jsonl`);
   const n = await writePopulationJsonl(file, { seed: opts.seed, size: opts.size, asOf: D });
-  const imported = await importCustomersFile(db, file);
+  const importing = progressDisplay('importing merchants');
+  const imported = await importCustomersFile(db, file, { onProgress: (lines) => importing.update(lines, n, 'lines') });
+  importing.stop();
+  // outside a project (DATABASE_URL from anywhere) the file was only a means to import
+  if (ctx.config.dataDir === null) fs.rmSync(dir, { recursive: true, force: true });
   const platform = await ctx.platform();
   await openImportedOnSandbox(db, platform.url);
   out(`[${seconds()} s] imported ${n} seeded merchants (seed ${opts.seed}): ${imported.accounts} balance accounts, ${imported.cards} bank cards, opened on the sandbox platform`);
 
   // 2. ten days ago: nightly decisions, then loans
-  const earlier = await runNightlyCommand(ctx, disbursedOn, { work: true, progress: false });
+  // backfill: a demo run the day before has a later nightly run than this one
+  const earlier = await runNightlyCommand(ctx, disbursedOn, { work: true, progress: true, backfill: true });
   out(`[${seconds()} s] nightly eligibility for ${disbursedOn}: run ${earlier.run.id} ${earlier.created ? `in ${earlier.seconds.toFixed(1)} s` : '(already done)'}`);
   const then: Clock = { now: () => new Date(`${disbursedOn}T10:00:00+08:00`) };
   const deps = { ...(await ctx.disburseDeps()), clock: then };
@@ -75,6 +95,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const tDisburse = performance.now();
   const results: { customer: string; rail: 'balance' | 'card'; amount: number; product: string; status: string }[] = [];
   const products = (await ctx.rules()).products;
+  const lending = progressDisplay(`loans of ${disbursedOn}`);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < chosen.length; i = next++) {
@@ -85,9 +106,11 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
       const pick = products ? demoProduct(products, i, amount, rail) : {};
       const r = await applyForProduct(deps, products, { customerId: c.customer_id, amount, rail, requestId: `demo:${disbursedOn}:${c.customer_id}`, ...pick });
       results.push({ customer: c.customer_id, rail, amount, product: pick.product ?? products?.defaultProduct.id ?? '-', status: r.ok ? r.loan.status : `refused ${r.code}` });
+      lending.update(results.length, chosen.length, 'loans');
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
+  lending.stop();
   out(`[${seconds()} s] ${results.length} loans applied for on ${disbursedOn} in ${((performance.now() - tDisburse) / 1000).toFixed(1)} s: collection 代收 into the lender account, then payout 代付`);
   for (const rail of ['balance', 'card'] as const) {
     const ok = results.filter((r) => r.rail === rail && r.status === 'disbursed');
@@ -137,7 +160,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   }
 
   // 4. post-settlement collection of everything due by today
-  const post = await runPostSettlement(ctx, D, { work: true, progress: false });
+  const post = await runPostSettlement(ctx, D, { work: true, progress: true, backfill: true });
   out(`[${seconds()} s] post-settlement batch for ${D}: run ${post.run.id} ${post.created ? `in ${post.seconds.toFixed(1)} s` : '(already done; nothing changed)'}`);
   for (const line of formatPostSettlement(post.run.summary as PostSettlementSummary).split('\n')) out(`         ${line}`);
 
@@ -151,7 +174,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   out(`[${seconds()} s] hold monitor: ${m.borrowers} borrowers on hold, ${m.debits} debits, collected ${formatYuanGrouped(m.collectedFen)} CNY, ${m.cleared} holds cleared and unblocked`);
 
   // 6. tonight's nightly re-tagging
-  const res = await runNightlyCommand(ctx, D, { work: true, progress: true });
+  const res = await runNightlyCommand(ctx, D, { work: true, progress: true, backfill: true });
   out(`[${seconds()} s] nightly eligibility for ${D}: run ${res.run.id} ${res.created ? `in ${res.seconds.toFixed(1)} s` : '(already done; nothing changed)'}`);
   out('');
   out(formatNightlySummary(res.run.summary as NightlySummary));
@@ -180,12 +203,14 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
     }
   }
   out('');
-  out(`done in ${seconds().trim()} s. Try:`);
-  out(`  npx lendpay decisions --date ${D} --format table | head`);
+  out(`done in ${seconds().trim()} s. The demo's business day is ${D}; its loans were made on ${disbursedOn}. Try:`);
+  out(`  npx lendpay decisions --date ${D} | head`);
   out(`  npx lendpay explain M0000001 --date ${D}`);
-  out(`  npx lendpay customer show ${results.find((r) => r.status === 'disbursed')?.customer ?? 'M0000001'}`);
+  // the first borrower by id: the loans finish in any order, the suggestion is the same every run
+  out(`  npx lendpay customer show ${results.filter((r) => r.status === 'disbursed').map((r) => r.customer).sort()[0] ?? 'M0000001'}`);
   out(`  npx lendpay ledger trial-balance`);
   out(`  npx lendpay ledger vouchers --date ${posted} --group entry --format csv | head`);
+  if (embedded) out('The embedded PostgreSQL keeps running for those commands; stop it with: npx lendpay db stop');
 }
 
 /**
@@ -200,4 +225,12 @@ function demoProduct(products: ProductRules, i: number, amount: Fen, rail: 'bala
   if (!want || !p || amount < p.minAmount || amount > p.maxAmount || !p.rails.includes(rail)) return {};
   if (want.term !== undefined && (want.term < p.term.min || want.term > p.term.max)) return { product: want.product };
   return want;
+}
+
+/** DATABASE_URL may name a database with real data: the demo adds to it only to an empty one or an earlier demo's. */
+async function refuseOtherData(url: string): Promise<void> {
+  await checkReachable(url, 'DATABASE_URL');
+  const contents = await inspectForDemo(url);
+  if (contents.kind !== 'other') return;
+  throw new LendpayError('CONFLICT', `not running the demo in ${describeServer(url)} (DATABASE_URL): it holds ${contents.what}, and the demo would add thousands of fake merchants and loans to it. Use an empty database, or say so: npm start -- --allow-existing-data`);
 }

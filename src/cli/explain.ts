@@ -10,6 +10,34 @@ import type { CustomerId, Segment } from '../customers/types.ts';
 import type { BusinessDate, Month } from '../dates.ts';
 import { toFen, formatYuan, type Fen } from '../money.ts';
 import { LendpayError } from '../errors.ts';
+import { FACTS } from '../eligibility/facts.ts';
+
+const isAmountFact = (name: unknown): boolean => typeof name === 'string' && Object.hasOwn(FACTS, name) && (FACTS as Record<string, { kind: string }>)[name]!.kind === 'amount';
+const yuanOf = (v: unknown): unknown => (typeof v === 'number' && Number.isSafeInteger(v) ? formatYuan(v) : v);
+
+/** The stored facts (amounts in fen) as scripts get amounts: yuan strings, by the fact catalog's kinds. */
+export function factsJson(facts: Record<string, unknown>): Record<string, unknown> {
+  const res: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(facts)) {
+    if (k === 'monthlyFlow' && v && typeof v === 'object') res[k] = Object.fromEntries(Object.entries(v).map(([m, f]) => [m, yuanOf(f)]));
+    else res[k] = isAmountFact(k) ? yuanOf(v) : v;
+  }
+  return res;
+}
+
+/** The explanation tree with each amount condition's value and the fact's value in yuan. */
+function explanationJson(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(explanationJson);
+  if (node === null || typeof node !== 'object') return node;
+  const n = node as Record<string, unknown>;
+  const res: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(n)) res[k] = explanationJson(v);
+  if (n['kind'] === 'fact' && isAmountFact(n['fact'])) {
+    res['value'] = yuanOf(n['value']);
+    res['factValue'] = yuanOf(n['factValue']);
+  }
+  return res;
+}
 
 /** The decision row keeps the facts the rules saw; the input is rebuilt from them. */
 export function inputFromFacts(customerId: string, facts: Record<string, unknown>): EligibilityInput {
@@ -44,8 +72,8 @@ export async function explainStoredDecision(db: Db, customerId: string, date: Bu
       ruleSetHash: stored.ruleSetHash,
       runId: stored.runId,
       decidedAt: stored.decidedAt,
-      facts: stored.facts,
-      explanation,
+      facts: factsJson(stored.facts),
+      explanation: explanationJson(explanation),
       reEvaluationAgrees: agrees,
     },
   };

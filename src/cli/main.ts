@@ -1,11 +1,13 @@
 // The lendpay CLI. Commands are thin: parse and check arguments, call one use-case,
-// print. A LendpayError becomes a clear message and exit code 1; bad usage exits 2.
+// print. A LendpayError becomes one clear line and exit code 1; bad usage exits 2.
+// Whatever a command printed reaches its reader before the process exits.
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { createContext, type Context } from './context.ts';
 import { LendpayError } from '../errors.ts';
 import { businessDateAt, parseBusinessDate, systemClock } from '../dates.ts';
-import { formatYuan, formatYuanGrouped, parseYuan, type Fen } from '../money.ts';
+import { formatYuan, formatYuanGrouped, type Fen } from '../money.ts';
 import type { Loan } from '../../db/loans.repository.ts';
 import type { LedgerCheck } from '../ledger/reconcile.ts';
 import { formatNightlySummary } from './format.ts';
@@ -20,6 +22,8 @@ import { registerHoldsAdminCommands } from './commands/holds-admin.ts';
 import { registerVoucherCommands } from './commands/vouchers.ts';
 import { registerLoanCommands } from './commands/loans.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
+import { flushOutput, out, printJson, roundSeconds } from './output.ts';
+import { MAX_POPULATION, positiveInt, positiveIntOrZero, positiveYuan } from './args.ts';
 
 const ctx: Context = createContext();
 // `lendpay decisions … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -28,17 +32,16 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
 function dateOption(): Option {
   return new Option('--date <YYYY-MM-DD>', 'business date (Asia/Shanghai); default today').argParser((v) => parseBusinessDate(v, '--date'));
 }
 
+const { version } = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('lendpay')
   .description('lendpay: eligibility, disbursement and collection for a micro-loan business')
+  .version(version, '-V, --version', 'print lendpay\'s version')
   .showHelpAfterError()
   .exitOverride();
 
@@ -56,7 +59,8 @@ db.command('stop')
   .description('stop the embedded PostgreSQL server')
   .action(async () => {
     const { stopEmbeddedPostgres } = await import('../../db/embedded.ts');
-    out((await stopEmbeddedPostgres(ctx.config.dataDir)) ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
+    const { requireDataDir } = await import('../config.ts');
+    out((await stopEmbeddedPostgres(requireDataDir(ctx.config))) ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
   });
 
 program
@@ -107,11 +111,12 @@ batch
   .addOption(dateOption())
   .option('--no-work', 'only enqueue the chunks; running workers do them')
   .option('--no-progress', 'no progress display')
+  .option('--backfill', 'run a date older than the latest nightly run (its decisions then sit between newer ones in each customer\'s history)')
   .option('--json', 'print the result as JSON')
-  .action(async (o: { date?: string; work: boolean; progress: boolean; json?: boolean }) => {
+  .action(async (o: { date?: string; work: boolean; progress: boolean; backfill?: boolean; json?: boolean }) => {
     const date = parseBusinessDate(o.date ?? businessDateAt(systemClock.now()));
-    const res = await runNightlyCommand(ctx, date, { work: o.work, progress: o.progress });
-    if (o.json) return out(JSON.stringify({ runId: res.run.id, status: res.run.status, created: res.created, requeued: res.requeued, seconds: res.seconds, summary: res.run.summary }));
+    const res = await runNightlyCommand(ctx, date, { work: o.work, progress: o.progress && !o.json, backfill: o.backfill === true });
+    if (o.json) return printJson({ runId: res.run.id, businessDate: date, status: res.run.status, created: res.created, requeued: res.requeued, seconds: roundSeconds(res.seconds), summary: res.run.summary });
     if (res.run.status === 'running') return out(`nightly ${date}: run ${res.run.id} enqueued; workers will finish it`);
     out(batchOutcomeLine('nightly', date, res));
     out(formatNightlySummary(res.run.summary as NightlySummary));
@@ -123,13 +128,14 @@ registerWorkerCommands(program, ctx);
 program
   .command('explain <customer>')
   .description('show a decision, the facts it saw and each condition\'s result, against the rules that made it')
-  .addOption(dateOption().makeOptionMandatory())
+  .addOption(new Option('--date <YYYY-MM-DD>', 'the business date of the decision (required)').argParser((v) => parseBusinessDate(v, '--date')).makeOptionMandatory())
   .option('--json', 'as JSON')
   .action(async (customer: string, o: { date: string; json?: boolean }) => {
     const { explainStoredDecision } = await import('./explain.ts');
     const { db } = await ctx.database();
     const res = await explainStoredDecision(db, customer, parseBusinessDate(o.date));
-    out(o.json ? JSON.stringify(res.json, null, 2) : res.text);
+    if (o.json) printJson(res.json);
+    else out(res.text);
   });
 
 const loan = program.command('loan').description('loans');
@@ -137,7 +143,7 @@ loan
   .command('apply')
   .description('apply for a loan and disburse it: collection into the lender account, then payout to the borrower')
   .requiredOption('--customer <id>', 'customer id')
-  .requiredOption('--amount <yuan>', 'principal, e.g. 50000.00', (v) => parseYuan(v, '--amount'))
+  .requiredOption('--amount <yuan>', 'principal, e.g. 50000.00', (v) => positiveYuan(v, '--amount'))
   .addOption(new Option('--to <rail>', 'where the money goes').choices(['balance', 'card']).default('balance'))
   .option('--destination <id>', 'the balance account or card id (default: primary account / first card)')
   .requiredOption('--request-id <id>', 'the loan business system\'s request id (idempotency)')
@@ -155,13 +161,13 @@ loan
       throw new LendpayError('INVALID_INPUT', `refused: ${res.code}: nothing was written`, { details: res.problems.map((p) => `${flag[p.field]}: ${p.message}`) });
     }
     if (!res.ok) {
-      if (o.json) out(JSON.stringify({ ok: false, code: res.code, message: res.message }));
+      if (o.json) printJson({ ok: false, code: res.code, message: res.message });
       else process.stderr.write(`refused: ${res.code}: ${res.message}\n`);
       process.exitCode = 3;
       return;
     }
     const l = res.loan;
-    if (o.json) return out(JSON.stringify({ ok: true, replay: res.replay, loan: loanJson(l) }));
+    if (o.json) return printJson({ ok: true, replay: res.replay, loan: loanJson(l) });
     out(`${res.replay ? 'replay of ' : ''}loan ${l.id}: ${l.status}, ${formatYuan(l.principal)} to ${l.rail} ${l.destinationId}` +
       (l.expectedArrivalAt ? `, expected to arrive ${l.expectedArrivalAt.toISOString()}` : ''));
   });
@@ -178,7 +184,7 @@ loan
     if (!l) throw new LendpayError('NOT_FOUND', `no loan ${id}`);
     const orders = await ordersOfLoan(db, id);
     const sched = loanScheduleView(l, await installmentsOf(db, id), businessDateAt(systemClock.now()));
-    if (o.json) return out(JSON.stringify({ loan: { ...loanJson(l), ...sched }, orders: orders.map((x) => ({ ...x, amount: formatYuan(x.amount) })) }, null, 2));
+    if (o.json) return printJson({ loan: { ...loanJson(l), ...sched }, orders: orders.map((x) => ({ ...x, amount: formatYuan(x.amount) })) });
     out(`loan ${l.id} (${l.customerId}) ${l.status}: ${formatYuan(l.principal)} ${l.mode} to ${l.rail} ${l.destinationId}, request ${l.requestId}`);
     const p = sched.product;
     out(`  product ${p ? `${p.id} ${p.name} (${p.method}${p.term === null ? ', its own schedule' : `, ${p.term} ${p.termUnit}`})` : '-'}, disbursed on ${sched.disbursedOn}`);
@@ -190,13 +196,15 @@ program
   .command('recover')
   .description('resolve every attempt whose outcome is unknown by querying the platform, then move its loan on')
   .option('--older-than <seconds>', 'only attempts submitted at least this long ago', (v) => positiveIntOrZero(v, '--older-than'), 30)
-  .action(async (o: { olderThan: number }) => {
+  .option('--json', 'as JSON')
+  .action(async (o: { olderThan: number; json?: boolean }) => {
     const { recoverOpenAttempts } = await import('../disbursement/disburse.ts');
     const r = await recoverOpenAttempts(await ctx.disburseDeps(), { olderThanMs: o.olderThan * 1000 });
-    out(`disbursement: checked ${r.checked} attempts: ${r.resolved} resolved, ${r.resent} resent under the same request id, ${r.stillUnknown} still unknown; ${r.loansDriven} loans moved on`);
     const { recoverCollectionAttempts } = await import('../collection/recovery.ts');
     const { collectionDeps } = await import('./commands/collection.ts');
     const c = await recoverCollectionAttempts(await collectionDeps(ctx), { olderThanMs: o.olderThan * 1000 });
+    if (o.json) return printJson({ disbursement: r, collection: c });
+    out(`disbursement: checked ${r.checked} attempts: ${r.resolved} resolved, ${r.resent} resent under the same request id, ${r.stillUnknown} still unknown; ${r.loansDriven} loans moved on`);
     out(`collection: checked ${c.checked} attempts: ${c.resolved} resolved, ${c.resent} resent under the same request id, ${c.stillUnknown} still unknown`);
   });
 
@@ -210,7 +218,7 @@ ledger
     const { db } = await ctx.database();
     const { channel } = await ctx.platform();
     const c = await checkLedger(db, channel, ctx.config.lenderAccountId);
-    if (o.json) out(JSON.stringify(c, null, 2));
+    if (o.json) printJson(trialBalanceJson(c));
     else out(formatTrialBalance(c));
     if (!c.balanced || c.platform.some((p) => !p.agrees)) process.exitCode = 1;
   });
@@ -225,7 +233,9 @@ sandbox
     const { startSandbox } = await import('../sandbox/server.ts');
     const rulesNow = await ctx.rules();
     if (!rulesNow.calendar) throw new LendpayError('RULES_INVALID', 'rules/calendar.json is required');
-    const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: o.port, host: o.host, calendar: rulesNow.calendar });
+    const { listenError } = await import('./listen.ts');
+    const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: o.port, host: o.host, calendar: rulesNow.calendar })
+      .catch((e: unknown) => { throw listenError(e, o.host, o.port, '--port'); });
     out(`sandbox platform listening on ${server.url} (LENDPAY_CHANNEL_URL=${server.url}); Ctrl-C stops it`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -241,29 +251,28 @@ program
   .option('--seed <n>', 'seed', (v) => positiveInt(v, '--seed'), 42)
   .option('--loans <n>', 'loans to disburse', (v) => positiveIntOrZero(v, '--loans'), 500)
   .addOption(dateOption())
-  .action(async (o: { size: number; seed: number; loans: number; date?: string }) => {
+  .option('--allow-existing-data', 'with DATABASE_URL: add the demo to a database that holds other data than an earlier demo')
+  .action(async (o: { size: number; seed: number; loans: number; date?: string; allowExistingData?: boolean }) => {
     const { runDemo } = await import('./demo.ts');
-    await runDemo(ctx, { size: o.size, seed: o.seed, loans: o.loans, date: parseBusinessDate(o.date ?? businessDateAt(systemClock.now())) }, out);
+    await runDemo(ctx, {
+      size: o.size, seed: o.seed, loans: o.loans, date: parseBusinessDate(o.date ?? businessDateAt(systemClock.now())), allowExistingData: o.allowExistingData === true,
+    }, out);
   });
-
-function positiveInt(v: string, name: string, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new LendpayError('INVALID_INPUT', `${name}: expected a positive whole number, got "${v}"`);
-  if (n > max) throw new LendpayError('INVALID_INPUT', `${name}: at most ${max.toLocaleString('en')}, got ${v}`);
-  return n;
-}
-
-/** A population this size is generated in minutes; more would run for hours and then run out of memory. */
-const MAX_POPULATION = 10_000_000;
-
-function positiveIntOrZero(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new LendpayError('INVALID_INPUT', `${name}: expected a whole number ≥ 0, got "${v}"`);
-  return n;
-}
 
 function loanJson(l: Loan) {
   return { ...l, principal: formatYuan(l.principal), limit: formatYuan(l.limit) };
+}
+
+function trialBalanceJson(c: LedgerCheck) {
+  return {
+    balanced: c.balanced,
+    entries: c.entries,
+    unbalancedEntries: c.unbalancedEntries,
+    totalDebit: formatYuan(c.totalDebit),
+    totalCredit: formatYuan(c.totalCredit),
+    accounts: c.accounts.map((a) => ({ account: a.account, debit: formatYuan(a.debit), credit: formatYuan(a.credit), balance: formatYuan(a.balance) })),
+    platform: c.platform.map((p) => ({ accountId: p.accountId, ledger: formatYuan(p.ledger), platform: p.platform === null ? null : formatYuan(p.platform), agrees: p.agrees })),
+  };
 }
 
 function formatTrialBalance(c: LedgerCheck): string {
@@ -289,27 +298,54 @@ registerHoldsAdminCommands(program, ctx);
 registerVoucherCommands(program, ctx);
 registerLoanCommands(program, ctx);
 
+/** One error, as a person reads it: one line (plus its details), the stack only with LENDPAY_DEBUG=1. */
+function report(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  let debug = false;
+  try {
+    debug = ctx.config.debug;
+  } catch {
+    // the settings themselves are what failed
+  }
+  if (err instanceof LendpayError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    for (const d of err.details) process.stderr.write(`  ${d}\n`);
+    if (debug) writeStack(err);
+    return 1;
+  }
+  // Not a LendpayError: a bug or a failure nothing anticipated. Say what it was in
+  // one line; the stack only when asked for, never by default.
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: unexpected failure: ${message.split('\n')[0]}\n`);
+  if (debug) writeStack(err);
+  else process.stderr.write('  (set LENDPAY_DEBUG=1 for the stack trace)\n');
+  return 1;
+}
+
+function writeStack(err: unknown): void {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    process.stderr.write(`${depth === 0 ? '' : 'caused by: '}${e.stack ?? e.message}\n`);
+  }
+}
+
+async function exit(code: number): Promise<never> {
+  await flushOutput();
+  process.exit(code);
+}
+
+// A failure outside any command's await (a timer, a stray promise) is reported like any other.
+process.on('uncaughtException', (err) => void exit(report(err)));
+process.on('unhandledRejection', (err) => void exit(report(err)));
+
 async function main(): Promise<number> {
   try {
     await program.parseAsync(process.argv);
     return Number(process.exitCode ?? 0);
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof LendpayError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      for (const d of err.details) process.stderr.write(`  ${d}\n`);
-      return 1;
-    }
-    // Not a LendpayError: a bug or a failure nothing anticipated. Say what it was in
-    // one line; the stack only when asked for (LENDPAY_DEBUG=1), never by default.
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`error: unexpected failure: ${message}\n`);
-    if (ctx.config.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    else process.stderr.write('  (set LENDPAY_DEBUG=1 for the stack trace)\n');
-    return 1;
+    return report(err);
   } finally {
     await ctx.close().catch(() => {});
   }
 }
 
-process.exit(await main());
+await exit(await main());

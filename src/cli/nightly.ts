@@ -3,8 +3,9 @@
 import type { Context } from './context.ts';
 import type { BusinessDate } from '../dates.ts';
 import { activeRuleSetForBatch } from '../../jobs/active-rules.ts';
-import { getBatchRun, runProgress, type BatchRun } from '../../db/batch.repository.ts';
-import { startNightlyRun, workNightly } from '../../jobs/nightly.ts';
+import { findBatchRun, getBatchRun, latestRunDate, runProgress, type BatchRun } from '../../db/batch.repository.ts';
+import { NIGHTLY, startNightlyRun, workNightly } from '../../jobs/nightly.ts';
+import type { Db } from '../../db/connection.ts';
 import { makeEvaluatorCache } from '../../jobs/evaluators.ts';
 import { progressDisplay } from './progress.ts';
 import { LendpayError } from '../errors.ts';
@@ -17,9 +18,10 @@ export interface NightlyResult {
   seconds: number;
 }
 
-export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean }): Promise<NightlyResult> {
+export async function runNightlyCommand(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean; backfill?: boolean }): Promise<NightlyResult> {
   const started = performance.now();
   const { db } = await ctx.database();
+  if (!opts.backfill) await refuseUnaskedBackfill(db, NIGHTLY, 'nightly', date);
   const { version } = await activeRuleSetForBatch(db, ctx.config.rulesDir, (line) => process.stderr.write(`${line}\n`));
   const boss = await ctx.boss();
   // The run row pins the active version's hash at claim time; every chunk evaluates
@@ -57,6 +59,19 @@ export function batchOutcomeLine(kind: string, date: string, res: { run: BatchRu
   }
   if (res.run.status === 'running') return `${kind} ${date}: run ${res.run.id} was already running with every chunk on the queue; workers will finish it`;
   return `${kind} ${date} already finished as run ${res.run.id}: nothing changed`;
+}
+
+/**
+ * A run for a date older than the latest run of its kind is a backfill: a nightly run
+ * for 2026-11-26 after one for 2026-12-02 puts its decisions between newer ones, and
+ * a customer's history reads v1 → v2 → v1. Refused unless asked for with --backfill;
+ * re-running a date that already has its run is a replay and changes nothing.
+ */
+export async function refuseUnaskedBackfill(db: Db, kind: string, label: string, date: BusinessDate): Promise<void> {
+  const latest = await latestRunDate(db, kind);
+  if (latest === null || date >= latest) return;
+  if (await findBatchRun(db, kind, date)) return;
+  throw new LendpayError('INVALID_INPUT', `--date ${date} is older than the latest ${label} run (${latest}): pass --backfill to run it anyway`);
 }
 
 // Batches pin the active rule version; the lookup lives with the jobs that use it.

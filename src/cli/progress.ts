@@ -1,4 +1,7 @@
-// A progress bar on a terminal; a line every 10% elsewhere (CI logs, pipes).
+// Progress of long work, on stderr (stdout stays the command's result): a bar on a
+// terminal, cleared when the work is done; elsewhere (CI logs, pipes) a line at each
+// tenth of the work, starting with "… " so a reader (or a test) can tell it from the
+// command's own lines.
 import cliProgress from 'cli-progress';
 
 export interface ProgressDisplay {
@@ -9,7 +12,7 @@ export interface ProgressDisplay {
 export function progressDisplay(label: string, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {percentage}% | {value}/{total} {extra}`, stream, hideCursor: true },
+      { format: `${label} [{bar}] {percentage}% | {value}/{total} {extra}`, stream, hideCursor: true, clearOnComplete: true },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
@@ -31,7 +34,7 @@ export function progressDisplay(label: string, stream: NodeJS.WriteStream = proc
       const decile = total === 0 ? 10 : Math.floor((done / total) * 10);
       if (decile !== lastDecile) {
         lastDecile = decile;
-        stream.write(`${label}: ${done}/${total} ${extra}\n`);
+        stream.write(`… ${label}: ${done}/${total} ${extra}`.trimEnd() + '\n');
       }
     },
     stop() {},

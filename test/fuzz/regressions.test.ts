@@ -77,9 +77,14 @@ test('regression: `generate --size 99999999999` ran until killed; an unexpected 
   assert.is(big.code, 1);
   assert.match(big.stderr, /--size: at most 10,000,000/);
   assert.not.ok(fs.existsSync(path.join(tmp, 'never.jsonl')));
-  const src = fs.readFileSync('src/cli/main.ts', 'utf8');
-  assert.match(src, /unexpected failure: \$\{message\}/);
-  assert.match(src, /ctx\.config\.debug && err instanceof Error && err\.stack/);
+  // an error nothing anticipated (here the file system's): one line and a hint, the stack only when asked for
+  const unexpected = await run(['generate', '--out', path.join(tmp, 'no-such-dir', 'x.jsonl'), '--size', '5']);
+  assert.is(unexpected.code, 1);
+  assert.equal(unexpected.stderr.trim().split('\n'), [`error: unexpected failure: ENOENT: no such file or directory, open '${path.join(tmp, 'no-such-dir', 'x.jsonl')}'`, '  (set LENDPAY_DEBUG=1 for the stack trace)']);
+  const debug = await new Promise<string>((resolve) => {
+    execFile(process.execPath, [path.resolve('src/cli/bin.js'), 'generate', '--out', path.join(tmp, 'no-such-dir', 'x.jsonl'), '--size', '5'], { env: { ...process.env, LENDPAY_DEBUG: '1' }, timeout: 30_000 }, (_e, _o, stderr) => resolve(stderr));
+  });
+  assert.match(debug, /^Error: ENOENT/m, 'with LENDPAY_DEBUG=1 the error itself follows');
 });
 
 test.run();

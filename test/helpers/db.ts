@@ -32,7 +32,8 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-async function admin(url: string, statement: string): Promise<void> {
+/** One statement on its own connection (create or drop a database: not inside a pool's transaction). */
+export async function admin(url: string, statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

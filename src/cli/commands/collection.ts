@@ -8,18 +8,17 @@ import type { Context } from '../context.ts';
 import { parseBusinessDate, businessDateAt, systemClock, type BusinessDate } from '../../dates.ts';
 import { parseYuan, formatYuan, formatYuanGrouped, type Fen } from '../../money.ts';
 import { LendpayError } from '../../errors.ts';
-import { activeRuleSetForBatch, batchOutcomeLine } from '../nightly.ts';
+import { activeRuleSetForBatch, batchOutcomeLine, refuseUnaskedBackfill } from '../nightly.ts';
 import { storedCollectionRules } from '../../../jobs/evaluators.ts';
-import { startPostSettlementRun, workPostSettlement, type PostSettlementSummary } from '../../../jobs/post-settlement.ts';
+import { POST_SETTLEMENT, startPostSettlementRun, workPostSettlement, type PostSettlementSummary } from '../../../jobs/post-settlement.ts';
 import { getBatchRun, runProgress, type BatchRun } from '../../../db/batch.repository.ts';
 import type { CollectionDeps } from '../../collection/service.ts';
 import { progressDisplay } from '../progress.ts';
 import { adminPost } from '../../sandbox/admin.ts';
 import { sql } from 'kysely';
 
-function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
+import { out, err, printJson, roundSeconds } from '../output.ts';
+import { positiveYuan } from '../args.ts';
 
 /** Collection runs with the active rule version, as the batches do. */
 export async function collectionDeps(ctx: Context): Promise<CollectionDeps> {
@@ -33,9 +32,10 @@ export async function collectionDeps(ctx: Context): Promise<CollectionDeps> {
   };
 }
 
-export async function runPostSettlement(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean }): Promise<{ run: BatchRun; created: boolean; requeued: number; seconds: number }> {
+export async function runPostSettlement(ctx: Context, date: BusinessDate, opts: { work: boolean; progress: boolean; backfill?: boolean }): Promise<{ run: BatchRun; created: boolean; requeued: number; seconds: number }> {
   const started = performance.now();
   const { db } = await ctx.database();
+  if (!opts.backfill) await refuseUnaskedBackfill(db, POST_SETTLEMENT, 'post-settlement', date);
   const { version } = await activeRuleSetForBatch(db, ctx.config.rulesDir);
   const { channel } = await ctx.platform();
   const boss = await ctx.boss();
@@ -82,11 +82,12 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .addOption(dateOption())
     .option('--no-work', 'only enqueue the chunks; running workers do them')
     .option('--no-progress', 'no progress display')
+    .option('--backfill', 'run a date older than the latest post-settlement run')
     .option('--json', 'as JSON')
-    .action(async (o: { date?: BusinessDate; work: boolean; progress: boolean; json?: boolean }) => {
+    .action(async (o: { date?: BusinessDate; work: boolean; progress: boolean; backfill?: boolean; json?: boolean }) => {
       const date = o.date ?? today();
-      const res = await runPostSettlement(ctx, date, { work: o.work, progress: o.progress });
-      if (o.json) return out(JSON.stringify({ runId: res.run.id, status: res.run.status, created: res.created, requeued: res.requeued, seconds: res.seconds, summary: res.run.summary }));
+      const res = await runPostSettlement(ctx, date, { work: o.work, progress: o.progress && !o.json, backfill: o.backfill === true });
+      if (o.json) return printJson({ runId: res.run.id, businessDate: date, status: res.run.status, created: res.created, requeued: res.requeued, seconds: roundSeconds(res.seconds), summary: res.run.summary });
       if (res.run.status === 'running' && res.created) return out(`post-settlement ${date}: run ${res.run.id} enqueued; workers will finish it`);
       out(batchOutcomeLine('post-settlement', date, res));
       if (res.run.status === 'running') return;
@@ -100,32 +101,47 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .requiredOption('--file <settlement.jsonl>', 'lines {"accountId","amount":"yuan"}')
     .addOption(dateOption())
     .option('--no-work', 'only record the settlement and enqueue the batch')
-    .action(async (o: { file: string; date?: BusinessDate; work: boolean }) => {
+    .option('--backfill', 'settle a date older than the latest post-settlement run')
+    .option('--json', 'as JSON')
+    .action(async (o: { file: string; date?: BusinessDate; work: boolean; backfill?: boolean; json?: boolean }) => {
       const date = o.date ?? today();
       const lines = await readSettlement(o.file);
+      const { db } = await ctx.database();
+      // refused before the platform is credited, not after
+      if (!o.backfill) await refuseUnaskedBackfill(db, POST_SETTLEMENT, 'post-settlement', date);
       const { url } = await ctx.platform();
       await adminPost(url, '/admin/settle', { lines: lines.map((l) => ({ accountId: l.accountId, amount: l.amount })) });
-      const { db } = await ctx.database();
       const total = lines.reduce((s, l) => s + l.amount, 0);
       await db.insertInto('settlements').values({ business_date: date, lines: lines.length, total_fen: total }).onConflict((oc) => oc.column('business_date').doNothing()).execute();
-      out(`settled ${lines.length} accounts, ${formatYuanGrouped(total)} CNY, for ${date}`);
-      const res = await runPostSettlement(ctx, date, { work: o.work, progress: true });
-      if (res.run.status !== 'running') out(formatPostSettlement(res.run.summary as PostSettlementSummary));
-      else out(`post-settlement ${date}: run ${res.run.id} enqueued`);
+      if (!o.json) out(`settled ${lines.length} accounts, ${formatYuanGrouped(total)} CNY, for ${date}`);
+      const res = await runPostSettlement(ctx, date, { work: o.work, progress: !o.json, backfill: true });
+      if (!o.json) {
+        if (res.run.status !== 'running') out(formatPostSettlement(res.run.summary as PostSettlementSummary));
+        else out(`post-settlement ${date}: run ${res.run.id} enqueued`);
+      }
+      let monitor = null;
       if (o.work) {
         // settlement money may also cover borrowers already on hold: the monitor runs right after
         const { monitorHolds } = await import('../../collection/monitor.ts');
-        const m = await monitorHolds(await collectionDeps(ctx), `settlement:${date}`);
-        out(`hold monitor after settlement: ${m.borrowers} borrowers on hold, collected ${formatYuanGrouped(m.collectedFen)} CNY, ${m.cleared} holds cleared`);
+        monitor = await monitorHolds(await collectionDeps(ctx), `settlement:${date}`);
+        if (!o.json) out(`hold monitor after settlement: ${monitor.borrowers} borrowers on hold, collected ${formatYuanGrouped(monitor.collectedFen)} CNY, ${monitor.cleared} holds cleared`);
+      }
+      if (o.json) {
+        printJson({
+          settlement: { businessDate: date, accounts: lines.length, totalFen: total },
+          postSettlement: { runId: res.run.id, status: res.run.status, created: res.created, seconds: roundSeconds(res.seconds), summary: res.run.summary },
+          holdMonitor: monitor,
+        });
       }
     });
   sandbox
     .command('withdraw')
     .description('a merchant withdraws from its balance account to its card (refused with OUTFLOW_BLOCKED while a hold is open)')
     .requiredOption('--account <id>', 'balance account')
-    .requiredOption('--amount <yuan>', 'amount', (v) => parseYuan(v, '--amount'))
+    .requiredOption('--amount <yuan>', 'amount', (v) => positiveYuan(v, '--amount'))
     .option('--card <id>', 'the merchant\'s card (default: its first bound card)')
-    .action(async (o: { account: string; amount: Fen; card?: string }) => {
+    .option('--json', 'as JSON')
+    .action(async (o: { account: string; amount: Fen; card?: string; json?: boolean }) => {
       const { db } = await ctx.database();
       const acct = await db.selectFrom('customer_accounts').select('customer_id').where('id', '=', o.account).executeTakeFirst();
       if (!acct) throw new LendpayError('NOT_FOUND', `no balance account ${o.account}`);
@@ -133,11 +149,11 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
       if (!card) throw new LendpayError('NOT_FOUND', `customer ${acct.customer_id} has no bank card to withdraw to`);
       const { channel } = await ctx.platform();
       const r = await channel.withdraw({ requestId: `withdraw:${o.account}:${Date.now()}`, accountId: o.account, cardId: card, amount: o.amount });
-      if (r.status === 'succeeded') out(`withdrew ${formatYuan(o.amount)} from ${o.account} to ${card}`);
-      else {
-        process.stderr.write(`refused: ${r.status === 'failed' || r.status === 'rejected' ? r.code : r.status}\n`);
-        process.exitCode = 3;
-      }
+      const code = r.status === 'succeeded' ? null : r.status === 'failed' || r.status === 'rejected' ? r.code : r.status;
+      if (code !== null) process.exitCode = 3;
+      if (o.json) return printJson({ ok: code === null, accountId: o.account, cardId: card, amount: formatYuan(o.amount), ...(code === null ? {} : { code }) });
+      if (code === null) out(`withdrew ${formatYuan(o.amount)} from ${o.account} to ${card}`);
+      else err(`refused: ${code}`);
     });
   sandbox
     .command('inject-duplicate')
@@ -153,9 +169,11 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .command('monitor')
     .description('one pass of the hold monitor: debit what has arrived for every open hold')
     .option('--slot <slot>', 'the tick this pass belongs to (a repeated slot sends nothing twice)')
-    .action(async (o: { slot?: string }) => {
+    .option('--json', 'as JSON')
+    .action(async (o: { slot?: string; json?: boolean }) => {
       const { monitorHolds } = await import('../../collection/monitor.ts');
       const r = await monitorHolds(await collectionDeps(ctx), o.slot ?? new Date().toISOString().slice(0, 16));
+      if (o.json) return printJson(r);
       out(`hold monitor: ${r.borrowers} borrowers, ${r.debits} debits, collected ${formatYuanGrouped(r.collectedFen)} CNY, ${r.cleared} holds cleared, ${r.unblocked} unblocked`);
     });
 
@@ -164,7 +182,7 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .description('the borrower repays from a bound bank card (a collection 代收 order); --prepay: a prepayment (提前还款), by default the payoff')
     .requiredOption('--loan <id>', 'loan')
     .requiredOption('--card <id>', 'bound card')
-    .option('--amount <yuan>', 'amount (with --prepay: default the payoff quote, which closes the loan)', (v) => parseYuan(v, '--amount'))
+    .option('--amount <yuan>', 'amount (with --prepay: default the payoff quote, which closes the loan)', (v) => positiveYuan(v, '--amount'))
     .requiredOption('--request-id <id>', 'idempotency')
     .option('--prepay', 'pay ahead: what is due first, then principal off the last installments (with the product\'s fee); the payoff closes the loan')
     .option('--json', 'as JSON');
@@ -173,12 +191,9 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
       if (o.amount === undefined) repay.error("error: required option '--amount <yuan>' not specified (or --prepay for the payoff)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
       const { repayFromCard } = await import('../../collection/repay.ts');
       const r = await repayFromCard(await collectionDeps(ctx), { loanId: o.loan, cardId: o.card, amount: o.amount!, requestId: o.requestId });
-      if (o.json) return out(JSON.stringify(r.ok ? { ok: true, replay: r.replay, order: { id: r.order.id, status: r.order.status, amount: formatYuan(r.order.amount) }, holdCleared: r.holdCleared } : r));
-      if (!r.ok) {
-        process.stderr.write(`refused: ${r.code}: ${r.message}\n`);
-        process.exitCode = 3;
-        return;
-      }
+      if (!r.ok) process.exitCode = 3;
+      if (o.json) return printJson(r.ok ? { ok: true, replay: r.replay, order: { id: r.order.id, status: r.order.status, amount: formatYuan(r.order.amount) }, holdCleared: r.holdCleared } : r);
+      if (!r.ok) return err(`refused: ${r.code}: ${r.message}`);
       out(`${r.replay ? 'replay: ' : ''}repayment order ${r.order.id} ${r.order.status}: ${formatYuan(r.order.amount)} from ${o.card}${r.holdCleared ? '; hold cleared, outflow unblocked' : ''}`);
     });
 
@@ -190,7 +205,7 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
       const { reconcilePayouts, sandboxStatement } = await import('../../collection/reconcile.ts');
       const { url } = await ctx.platform();
       const r = await reconcilePayouts(await collectionDeps(ctx), sandboxStatement(url));
-      if (o.json) return out(JSON.stringify(r, null, 2));
+      if (o.json) return printJson(reconcileJson(r));
       out(`reconciled ${r.statementLines} payout lines: ${r.matched} matched, ${r.duplicates.length} duplicates, ${r.unmatched} without an owner`);
       for (const d of r.duplicates) out(`  ${d.platformRef} (request ${d.requestId}) ${formatYuan(d.amountFen)} → ${d.customerId ?? 'unknown'}: receivable ${d.receivable ?? '-'}`);
       if (r.collection) out(`  collected ${formatYuanGrouped(r.collection.collected)} CNY, put on hold ${formatYuanGrouped(r.collection.held)} CNY`);
@@ -218,12 +233,24 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
         hold: hold ? { id: hold.id, amount: formatYuan(hold.amount_fen), asOf: hold.as_of_date, openedAt: hold.opened_at } : null,
         outflowBlocked: block?.blocked ?? false,
       };
-      if (o.json) return out(JSON.stringify(view, null, 2));
+      if (o.json) return printJson(view);
       out(`customer ${view.customerId} (${view.segment}${view.realNameVerified ? '' : ', real-name missing'})`);
       for (const l of view.loans) out(`  ${l.kind} ${l.id}${l.product ? ` (${l.product})` : ''} ${l.status}: principal ${l.principal}, unpaid ${l.unpaid}${l.penalty !== '0.00' ? ` (penalty ${l.penalty})` : ''}, due now ${l.dueNow}${l.nextDue ? `, next due ${l.nextDue}` : ''}`);
       out(view.hold ? `  hold ${view.hold.id}: ${view.hold.amount} since ${view.hold.asOf}` : '  no open hold');
       out(`  outflow ${view.outflowBlocked ? 'BLOCKED' : 'allowed'}`);
     });
+}
+
+function reconcileJson(r: import('../../collection/reconcile.ts').ReconcileReport) {
+  const c = r.collection;
+  return {
+    ...r,
+    collection: c && {
+      ...c,
+      due: formatYuan(c.due), planned: formatYuan(c.planned), collected: formatYuan(c.collected), held: formatYuan(c.held),
+      byStep: Object.fromEntries(Object.entries(c.byStep).map(([k, v]) => [k, { loans: v.loans, amount: formatYuan(v.amount) }])),
+    },
+  };
 }
 
 async function readSettlement(file: string): Promise<{ accountId: string; amount: Fen }[]> {

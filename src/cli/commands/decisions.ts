@@ -1,12 +1,14 @@
 // `lendpay decisions`: every decision of a business date (--date), or one customer's
 // decisions over time with the rule version that made each (--customer): the audit trail.
+// A table for people; --json for scripts (one JSON line a customer for a date, one
+// JSON document for a customer), as every command takes it.
 import { Option, type Command } from 'commander';
 import type { Context } from '../context.ts';
 import { LendpayError } from '../../errors.ts';
 import { parseBusinessDate } from '../../dates.ts';
 import { formatYuan } from '../../money.ts';
 
-const out = (text: string): void => { process.stdout.write(text.endsWith('\n') ? text : `${text}\n`); };
+import { out, printJson } from '../output.ts';
 
 export function registerDecisionsCommand(program: Command, ctx: Context): void {
   program
@@ -14,17 +16,19 @@ export function registerDecisionsCommand(program: Command, ctx: Context): void {
     .description('print the decisions of a business date (--date), or a customer\'s decisions over time (--customer)')
     .addOption(new Option('--date <YYYY-MM-DD>', 'business date (Asia/Shanghai)').argParser((v) => parseBusinessDate(v, '--date')))
     .option('--customer <id>', 'one customer\'s decisions over time, with the rule version and hash that made each')
-    .addOption(new Option('--format <format>', 'output format for --date').choices(['jsonl', 'table']).default('jsonl'))
-    .option('--json', 'with --customer: as JSON')
-    .action(async (o: { date?: string; customer?: string; format: 'jsonl' | 'table'; json?: boolean }) => {
-      if (o.customer !== undefined) return customerHistory(ctx, o.customer, o.json === true);
+    .option('--json', 'as JSON: with --date one line a customer {"customerId","eligible","door","limit","reasons","ruleSetHash"}; with --customer one document')
+    // the flag these took before --json did it for both: still accepted, not shown
+    .addOption(new Option('--format <format>').choices(['jsonl', 'table']).hideHelp())
+    .action(async (o: { date?: string; customer?: string; format?: 'jsonl' | 'table'; json?: boolean }) => {
+      const json = o.json === true || o.format === 'jsonl';
+      if (o.customer !== undefined) return customerHistory(ctx, o.customer, json);
       if (o.date === undefined) throw new LendpayError('INVALID_INPUT', 'give --date YYYY-MM-DD (a day\'s decisions) or --customer ID (one customer over time)');
       const { streamDecisions } = await import('../../../db/eligibility.repository.ts');
       const { db } = await ctx.database();
       let n = 0;
       for await (const d of streamDecisions(db, o.date)) {
-        n++;
-        const line = o.format === 'jsonl'
+        if (n++ === 0 && !json) out(`${'customer'.padEnd(12)} ${'decision'.padEnd(10)} ${'door'.padEnd(9)} ${'limit'.padStart(14)}  reasons`);
+        const line = json
           ? JSON.stringify({ customerId: d.customerId, eligible: d.eligible, door: d.door, limit: formatYuan(d.limit), reasons: d.reasons, ruleSetHash: d.ruleSetHash })
           : `${d.customerId.padEnd(12)} ${d.eligible ? 'eligible  ' : 'ineligible'} ${(d.door ?? '-').padEnd(9)} ${formatYuan(d.limit).padStart(14)}  ${d.reasons.join(',')}`;
         if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
@@ -39,10 +43,10 @@ async function customerHistory(ctx: Context, customerId: string, json: boolean):
   const rows = await customerDecisions(db, customerId);
   if (rows.length === 0 && !(await customerExists(db, customerId))) throw new LendpayError('NOT_FOUND', `no customer ${customerId}`);
   if (json) {
-    return out(JSON.stringify(rows.map((r) => ({
+    return printJson(rows.map((r) => ({
       businessDate: r.businessDate, eligible: r.eligible, door: r.door, limit: formatYuan(r.limit), reasons: r.reasons,
       fired: r.fired, ruleVersion: r.ruleVersion, ruleSetHash: r.ruleSetHash, runId: r.runId, decidedAt: r.decidedAt,
-    })), null, 2));
+    })));
   }
   if (rows.length === 0) return out(`customer ${customerId} has no decisions yet`);
   out(`decisions for customer ${customerId} (explain one: lendpay explain ${customerId} --date D)`);

@@ -11,11 +11,32 @@ import type { Context } from '../context.ts';
 import { LendpayError } from '../../errors.ts';
 import { parseBusinessDate } from '../../dates.ts';
 
-const out = (text: string): void => { process.stdout.write(text.endsWith('\n') ? text : `${text}\n`); };
-const err = (text: string): void => { process.stderr.write(text.endsWith('\n') ? text : `${text}\n`); };
+import { out, err, printJson } from '../output.ts';
 
 function when(d: Date): string {
   return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** `--reason`, as every command that records why takes it (ops confirm/reject, holds release). */
+function reasonOption(required: boolean): Option {
+  return new Option('--reason <text>', required ? 'why (recorded with the version)' : 'why (recorded; default "rollback to version V")');
+}
+
+/** `--note`, the name these commands took before: still accepted, no longer shown. */
+function noteAlias(): Option {
+  return new Option('--note <text>').hideHelp();
+}
+
+/** A version as scripts get it: `reason` (stored as the version's note), as the flag is named. */
+function versionJson(v: import('../../../db/rule-versions.repository.ts').RuleVersion) {
+  const { note, ...rest } = v;
+  return { ...rest, reason: note };
+}
+
+function requireReason(o: { reason?: string; note?: string }): string {
+  const reason = (o.reason ?? o.note ?? '').trim();
+  if (reason === '') throw new LendpayError('INVALID_INPUT', '--reason: say why, e.g. --reason "flow of at least 10,000.00 in each month" (it is recorded with the version)');
+  return reason;
 }
 
 export function registerRulesCommands(program: Command, ctx: Context): void {
@@ -24,18 +45,21 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
   rules
     .command('validate [dir]')
     .description('check rule files: schema and meaning; prints file, JSON path and reason; warns about rules that can never fire or exceed the cap')
-    .action(async (dir?: string) => {
+    .option('--json', 'as JSON: {valid, dir, hash, errors, warnings}')
+    .action(async (dir: string | undefined, o: { json?: boolean }) => {
       const { validateRules, loadRuleSet } = await import('../../rules/load.ts');
       const { sanityWarnings } = await import('../../rules/versions.ts');
       const target = dir ? path.resolve(dir) : ctx.config.rulesDir;
       const res = await validateRules(target);
-      for (const w of res.warnings) err(`warning: ${w}`);
+      const warnings = [...res.warnings];
+      if (res.errors.length === 0) warnings.push(...sanityWarnings((await loadRuleSet(target)).eligibility));
+      if (res.errors.length > 0) process.exitCode = 1;
+      if (o.json) return printJson({ valid: res.errors.length === 0, dir: target, hash: res.errors.length === 0 ? res.hash : null, errors: res.errors, warnings });
+      for (const w of warnings) err(`warning: ${w}`);
       if (res.errors.length > 0) {
         for (const e of res.errors) err(`error: ${e}`);
-        process.exitCode = 1;
         return;
       }
-      for (const w of sanityWarnings((await loadRuleSet(target)).eligibility)) err(`warning: ${w}`);
       out(`rules in ${path.relative(process.cwd(), target) || '.'} are valid (hash ${res.hash?.slice(0, 12)})`);
     });
 
@@ -52,7 +76,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const { ruleCoverage, formatCoverage } = await import('../../rules/coverage.ts');
       const coverage = o.coverage ? await ruleCoverage(ruleSet) : null;
       if (res.failures.length > 0) process.exitCode = 1;
-      if (o.json) return out(JSON.stringify({ passed: res.passed, failures: res.failures, ...(coverage ? { coverage } : {}) }, null, 2));
+      if (o.json) return printJson({ passed: res.passed, failures: res.failures, ...(coverage ? { coverage } : {}) });
       for (const f of res.failures) err(`FAIL ${f.file}: ${f.name}\n  expected ${JSON.stringify(f.expected)}\n  actual   ${JSON.stringify(f.actual)}`);
       out(`${res.passed} passed, ${res.failures.length} failed`);
       if (coverage) out(formatCoverage(coverage).join('\n'));
@@ -62,9 +86,12 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
     .command('activate')
     .description('validate and test the working copy, store it as a new version and make it active for the next batch')
     .requiredOption('--by <name>', 'who activates (recorded)')
-    .requiredOption('--note <text>', 'why (recorded)')
+    .addOption(reasonOption(true))
+    .addOption(noteAlias())
     .option('--dir <dir>', 'the working copy (default: rules/)')
-    .action(async (o: { by: string; note: string; dir?: string }) => {
+    .option('--json', 'as JSON')
+    .action(async (o: { by: string; reason?: string; note?: string; dir?: string; json?: boolean }) => {
+      const reason = requireReason(o);
       const { loadRuleSet } = await import('../../rules/load.ts');
       const { runRuleTests } = await import('../../rules/tests.ts');
       const { sanityWarnings, formatChanges } = await import('../../rules/versions.ts');
@@ -79,8 +106,9 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       }
       for (const w of sanityWarnings(ruleSet.eligibility)) err(`warning: ${w}`);
       const { db } = await ctx.database();
-      const res = await activateRuleSet(db, { hash: ruleSet.hash, files: ruleSet.files, by: o.by, note: o.note });
+      const res = await activateRuleSet(db, { hash: ruleSet.hash, files: ruleSet.files, by: o.by, note: reason });
       const v = res.version;
+      if (o.json) return printJson({ activated: res.created, version: versionJson(v), testsPassed: tests.passed, warnings: sanityWarnings(ruleSet.eligibility) });
       if (!res.created) return out(`the working copy is already the active version ${v.version} (${v.hash.slice(0, 12)}): nothing changed`);
       out(`activated version ${v.version} (${v.hash.slice(0, 12)}) by ${v.activatedBy} at ${when(v.activatedAt)}: ${tests.passed} test cases passed`);
       out(v.previousVersion === null ? 'first version' : `changes against version ${v.previousVersion}:`);
@@ -97,13 +125,13 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const { formatChanges } = await import('../../rules/versions.ts');
       const { db } = await ctx.database();
       const versions = (await listVersions(db)).reverse();
-      if (o.json) return out(JSON.stringify(versions.map((v, i) => ({ ...v, active: i === 0 })), null, 2));
+      if (o.json) return printJson(versions.map((v, i) => ({ ...versionJson(v), active: i === 0 })));
       if (versions.length === 0) return out('no rule version has been activated yet (lendpay rules activate --by NAME --note "...")');
       for (const [i, v] of versions.entries()) {
         const tag = i === 0 ? '  [active]' : '';
         const rb = v.rollbackOf === null ? '' : ` (rollback to version ${v.rollbackOf})`;
         out(`version ${v.version}  ${v.hash.slice(0, 12)}  ${when(v.activatedAt)}  by ${v.activatedBy}${rb}${tag}`);
-        out(`  note: ${v.note}`);
+        out(`  reason: ${v.note}`);
         const lines = formatChanges(v.diff);
         if (v.previousVersion === null) out('  first version');
         else if (lines.length === 0) out(`  same content as version ${v.previousVersion}`);
@@ -120,7 +148,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const content = await resolveContent(ctx, a);
       const content2 = await resolveContent(ctx, b);
       const changes = diffRuleSets(content.files, content2.files);
-      if (o.json) return out(JSON.stringify({ from: content.label, to: content2.label, changes }, null, 2));
+      if (o.json) return printJson({ from: content.label, to: content2.label, changes });
       out(`${content.label} → ${content2.label}: ${changes.length} change${changes.length === 1 ? '' : 's'}`);
       for (const l of formatChanges(changes)) out(`  ${l}`);
     });
@@ -129,8 +157,10 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
     .command('rollback <version>')
     .description('re-activate an older version\'s content as a new version (history keeps both)')
     .requiredOption('--by <name>', 'who rolls back (recorded)')
-    .option('--note <text>', 'why (recorded)')
-    .action(async (ref: string, o: { by: string; note?: string }) => {
+    .addOption(reasonOption(false))
+    .addOption(noteAlias())
+    .option('--json', 'as JSON')
+    .action(async (ref: string, o: { by: string; reason?: string; note?: string; json?: boolean }) => {
       const { findVersion, versionContent, activateRuleSet } = await import('../../../db/rule-versions.repository.ts');
       const { storedEligibilityRules } = await import('../../../jobs/evaluators.ts');
       const { formatChanges } = await import('../../rules/versions.ts');
@@ -140,9 +170,10 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       await storedEligibilityRules(db, target.hash);
       const files = await versionContent(db, target);
       const res = await activateRuleSet(db, {
-        hash: target.hash, files, by: o.by, note: o.note ?? `rollback to version ${target.version}`, rollbackOf: target.version,
+        hash: target.hash, files, by: o.by, note: o.reason ?? o.note ?? `rollback to version ${target.version}`, rollbackOf: target.version,
       });
       const v = res.version;
+      if (o.json) return printJson({ activated: res.created, version: versionJson(v), contentOf: target.version });
       out(`activated version ${v.version} (${v.hash.slice(0, 12)}) by ${v.activatedBy}: the content of version ${target.version}`);
       if (v.previousVersion !== null) out(`changes against version ${v.previousVersion}:`);
       const lines = formatChanges(v.diff);
@@ -195,7 +226,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       // The collection rules, on the plans of the last finished post-settlement batch.
       const collection = await simulateLastPostSettlement(ctx, baseline.hash, working);
       if (o.json) {
-        return out(JSON.stringify({
+        return printJson({
           ...(simulationJson(report, {
             baseline: { version: baseline.version, hash: baseline.hash },
             candidate: { dir: working.dir, hash: working.hash },
@@ -203,7 +234,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
             warnings,
           }) as Record<string, unknown>),
           collection: collection ? { source: collection.source, ...collection.report } : null,
-        }, null, 2));
+        });
       }
       for (const w of warnings) err(`warning: ${w}`);
       out(formatSimulation(report, labels));

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import type { Context } from '../context.ts';
 import { systemClock } from '../../dates.ts';
 import { LendpayError } from '../../errors.ts';
-import { makeLogger } from '../../api/log.ts';
+import { cliLogger } from '../log.ts';
+import { requireDataDir } from '../../config.ts';
 import { fileSender } from '../../notifications/sender.ts';
 import path from 'node:path';
 import { startWithRetry, type StartStep } from '../../../jobs/start.ts';
@@ -30,7 +31,7 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
     .option('--start-timeout <seconds>', 'while starting, try again this long when the database connection is lost (default LENDPAY_WORKER_START_TIMEOUT_SECONDS or 120)')
     .action(async (o: WorkerCommandOptions) => {
       const worker = await startWorkerCommand(ctx, o);
-      const log = makeLogger(ctx.config.logLevel);
+      const log = await cliLogger(ctx.config.logLevel, ctx.config.logFormat);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
@@ -54,8 +55,10 @@ export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, 
   const startTimeout = o.startTimeout === undefined ? ctx.config.workerStartTimeoutSeconds : Number(o.startTimeout);
   if (!Number.isInteger(startTimeout) || startTimeout < 0) throw new LendpayError('INVALID_INPUT', `--start-timeout: expected whole seconds (0 or more), got "${o.startTimeout}"`);
   const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
-  const log = makeLogger(ctx.config.logLevel);
+  const log = await cliLogger(ctx.config.logLevel, ctx.config.logFormat);
   if (o.http && ctx.config.apiToken === null) log.warn('LENDPAY_API_TOKEN is not set: every write to the API is refused with 401');
+  const { listenError } = await import('../listen.ts');
+  const host = o.host ?? ctx.config.apiHost;
   const workerId = defaultWorkerId();
   const worker = await startWithRetry({
     giveUpAfterMs: startTimeout * 1000,
@@ -78,12 +81,12 @@ export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, 
         disburseDeps: () => ctx.disburseDeps(), rules: () => ctx.rules(), schedule,
         platformUrl: async () => (await ctx.platform()).url,
         escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
-        notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
+        notificationSender: fileSender(path.join(requireDataDir(ctx.config, 'the notifications log'), 'notifications.log')),
         ...(rules.alerts ? { alerts: { rules: rules.alerts, webhook: ctx.config.alertWebhook } } : {}),
-        http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
+        http: o.http ? { host, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
         ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
         onStartStep: step,
-      });
+      }).catch((e: unknown) => { throw listenError(e, host, port, o.port === undefined ? 'LENDPAY_API_PORT (or --port)' : '--port'); });
     },
   });
   if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
