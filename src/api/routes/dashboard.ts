@@ -14,7 +14,7 @@ import { openAlerts } from '../../../db/alerts.repository.ts';
 const FUNNEL = ['created', 'submitted', 'unknown', 'succeeded', 'failed', 'voided'] as const;
 
 export function dashboardRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
     reply
       .header('content-type', 'text/html; charset=utf-8')
       // The page has no third-party anything: scripts and styles are its own, inline.
@@ -22,7 +22,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: ApiDeps): void {
       .header('x-content-type-options', 'nosniff')
       .send(DASHBOARD_HTML));
 
-  app.get('/dashboard/summary', { schema: { hide: true } }, async () => {
+  app.get('/dashboard/summary', { config: { role: 'read' }, schema: { hide: true } }, async () => {
     const now = deps.clock.now();
     const [runs, byState, stuck, loans, loanStates, holds, queue] = await Promise.all([
       recentBatchRuns(deps.db, 20),
