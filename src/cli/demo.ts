@@ -7,7 +7,7 @@
 // every step idempotently and changes nothing.
 import path from 'node:path';
 import fs from 'node:fs';
-import type { Context } from './context.ts';
+import { sandboxOf, type Context } from './context.ts';
 import { type BusinessDate, type Clock } from '../dates.ts';
 import { runNightlyCommand } from './nightly.ts';
 import { formatNightlySummary } from './format.ts';
@@ -41,6 +41,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const D = opts.date;
   const disbursedOn = addDays(D, -LOAN_AGE_DAYS);
 
+  // The demo runs against the sandbox platform inside this process: it asks for it.
+  ctx.allowInProcessSandbox('the demo (lendpay demo, npm start)');
   const { url, db } = await ctx.database();
   out(`lendpay demo — business day ${D}, database ${url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@')}`);
   out('');
@@ -52,7 +54,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const n = await writePopulationJsonl(file, { seed: opts.seed, size: opts.size, asOf: D });
   const imported = await importCustomersFile(db, file);
   const platform = await ctx.platform();
-  await openImportedOnSandbox(db, platform.url);
+  const sandbox = sandboxOf(platform);
+  await openImportedOnSandbox(db, sandbox);
   out(`[${seconds()} s] imported ${n} seeded merchants (seed ${opts.seed}): ${imported.accounts} balance accounts, ${imported.cards} bank cards, opened on the sandbox platform`);
 
   // 2. ten days ago: nightly decisions, then loans
@@ -113,8 +116,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
       const amount = roll < 0.6 ? d.due + Math.floor(d.due * rnd()) : roll < 0.85 ? Math.floor(d.due * 0.4 * rnd()) : 0;
       if (amount > 0) lines.push({ accountId: primary.id, amount });
     }
-    for (let i = 0; i < spent.length; i += 5000) await adminPost(platform.url, '/admin/accounts', { accounts: spent.slice(i, i + 5000) });
-    for (let i = 0; i < lines.length; i += 5000) await adminPost(platform.url, '/admin/settle', { lines: lines.slice(i, i + 5000) });
+    for (let i = 0; i < spent.length; i += 5000) await adminPost(sandbox, '/admin/accounts', { accounts: spent.slice(i, i + 5000) });
+    for (let i = 0; i < lines.length; i += 5000) await adminPost(sandbox, '/admin/settle', { lines: lines.slice(i, i + 5000) });
     await db.insertInto('settlements').values({ business_date: D, lines: lines.length, total_fen: lines.reduce((s, l) => s + l.amount, 0) }).onConflict((oc) => oc.column('business_date').doNothing()).execute();
     out(`[${seconds()} s] marketplace settlement for ${D}: ${lines.length} merchants credited ${formatYuanGrouped(lines.reduce((s, l) => s + l.amount, 0))} CNY`);
   } else {
@@ -130,7 +133,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const open = await db.selectFrom('holds').innerJoin('customer_accounts', 'customer_accounts.customer_id', 'holds.customer_id')
     .select(['customer_accounts.id as account', 'holds.amount_fen']).where('holds.status', '=', 'open').where('customer_accounts.is_primary', '=', true).orderBy('holds.customer_id').execute();
   const arriving = open.filter((_, i) => i % 3 === 0).map((h) => ({ accountId: h.account, amount: h.amount_fen }));
-  if (arriving.length > 0 && !settled) await adminPost(platform.url, '/admin/settle', { lines: arriving });
+  if (arriving.length > 0 && !settled) await adminPost(sandbox, '/admin/settle', { lines: arriving });
   const cDeps = await collectionDeps(ctx);
   const m = await monitorHolds(cDeps, `demo:${D}`);
   out(`[${seconds()} s] hold monitor: ${m.borrowers} borrowers on hold, ${m.debits} debits, collected ${formatYuanGrouped(m.collectedFen)} CNY, ${m.cleared} holds cleared and unblocked`);

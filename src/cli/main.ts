@@ -76,9 +76,13 @@ program
       },
     });
     display.stop();
-    const { openImportedOnSandbox } = await import('../sandbox/admin.ts');
-    const opened = await openImportedOnSandbox(db, (await ctx.platform()).url);
-    out(`opened ${opened.accounts} balance accounts and ${opened.cards} cards on the platform sandbox`);
+    // only where lendpay administers a sandbox: on a real platform merchants open their own accounts
+    if (ctx.hasSandboxAdmin()) {
+      const { openImportedOnSandbox } = await import('../sandbox/admin.ts');
+      const { sandboxOf } = await import('./context.ts');
+      const opened = await openImportedOnSandbox(db, sandboxOf(await ctx.platform()));
+      out(`opened ${opened.accounts} balance accounts and ${opened.cards} cards on the platform sandbox`);
+    }
     out(`imported ${res.customers} customers, ${res.accounts} accounts, ${res.cards} cards, ${res.flows} monthly flows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   });
 
@@ -214,7 +218,10 @@ sandbox
     const { startSandbox } = await import('../sandbox/server.ts');
     const rulesNow = await ctx.rules();
     if (!rulesNow.calendar) throw new LendpayError('RULES_INVALID', 'rules/calendar.json is required');
-    const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: o.port, host: o.host, calendar: rulesNow.calendar });
+    // Its admin routes (faults, clock, accounts, settlement) take a token of their own.
+    const adminToken = ctx.config.sandboxAdminToken;
+    if (adminToken === null) throw new LendpayError('INVALID_CONFIG', 'sandbox serve: set LENDPAY_SANDBOX_ADMIN_TOKEN (at least 16 characters): the sandbox\'s admin routes (/admin/*) take it as a bearer token, and so must its callers');
+    const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: o.port, host: o.host, calendar: rulesNow.calendar, adminToken });
     out(`sandbox platform listening on ${server.url} (LENDPAY_CHANNEL_URL=${server.url}); Ctrl-C stops it`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

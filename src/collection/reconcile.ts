@@ -102,13 +102,13 @@ async function ownerOf(db: Db, line: PayoutLine): Promise<string | null> {
   return r?.customer_id ?? null;
 }
 
-/** The sandbox's movements endpoint read as a payout statement. */
+/** The sandbox platform's statement of payouts (a platform route, no admin token). */
 export function sandboxStatement(baseUrl: string): PayoutStatement {
   return {
     async payouts() {
       const out: PayoutLine[] = [];
       for (let after = 0; ; ) {
-        const res = await fetch(`${baseUrl}/admin/movements?after=${after}&limit=5000`);
+        const res = await fetch(`${baseUrl}/v1/statement/payouts?after=${after}&limit=5000`);
         if (!res.ok) throw new Error(`sandbox statement: HTTP ${res.status}`);
         const { movements } = (await res.json()) as { movements: { id: number; requestId: string; platformRef: string; kind: string; toAccount: string | null; toCard: string | null; amount: number }[] };
         for (const m of movements) {

@@ -143,9 +143,10 @@ test('no full card number in any API answer or log line; no name, no token in th
 
 test('no answer of the sandbox platform carries a full card number', async () => {
   const texts: string[] = [];
-  const get = async (u: string) => { const r = await fetch(`${w.server.url}${u}`); texts.push(await r.text()); };
+  const admin = { authorization: `Bearer ${w.server.adminToken}` };
+  const get = async (u: string) => { const r = await fetch(`${w.server.url}${u}`, { headers: admin }); texts.push(await r.text()); };
   const post = async (u: string, body: unknown) => {
-    const r = await fetch(`${w.server.url}${u}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${w.server.url}${u}`, { method: 'POST', headers: { 'content-type': 'application/json', ...admin }, body: JSON.stringify(body) });
     texts.push(await r.text());
   };
   for (const id of ['G1-K1', 'G2-K1', 'G3-K1', 'LENDER-CARD']) await get(`/admin/cards/${id}`);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { Command, Option } from 'commander';
-import type { Context } from '../context.ts';
+import { sandboxOf, type Context } from '../context.ts';
 import { parseBusinessDate, businessDateAt, systemClock, type BusinessDate } from '../../dates.ts';
 import { parseYuan, formatYuan, formatYuanGrouped, type Fen } from '../../money.ts';
 import { LendpayError } from '../../errors.ts';
@@ -101,8 +101,8 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .action(async (o: { file: string; date?: BusinessDate; work: boolean }) => {
       const date = o.date ?? today();
       const lines = await readSettlement(o.file);
-      const { url } = await ctx.platform();
-      await adminPost(url, '/admin/settle', { lines: lines.map((l) => ({ accountId: l.accountId, amount: l.amount })) });
+      const sandbox = sandboxOf(await ctx.platform());
+      await adminPost(sandbox, '/admin/settle', { lines: lines.map((l) => ({ accountId: l.accountId, amount: l.amount })) });
       const { db } = await ctx.database();
       const total = lines.reduce((s, l) => s + l.amount, 0);
       await db.insertInto('settlements').values({ business_date: date, lines: lines.length, total_fen: total }).onConflict((oc) => oc.column('business_date').doNothing()).execute();
@@ -142,8 +142,8 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .description('make the sandbox pay a payout a second time (for reconciliation tests)')
     .requiredOption('--request-id <id>', 'the payout request id, e.g. disburse:L1001:payout#1')
     .action(async (o: { requestId: string }) => {
-      const { url } = await ctx.platform();
-      out(JSON.stringify(await adminPost(url, '/admin/duplicate-payout', { requestId: o.requestId })));
+      const sandbox = sandboxOf(await ctx.platform());
+      out(JSON.stringify(await adminPost(sandbox, '/admin/duplicate-payout', { requestId: o.requestId })));
     });
 
   const holds = program.command('holds').description('holds (挂账) and the outflow block');

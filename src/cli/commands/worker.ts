@@ -18,13 +18,16 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
     .option('--port <n>', 'HTTP port (default LENDPAY_API_PORT or 8080; 0: any free port)')
     .option('--host <host>', 'HTTP address (default LENDPAY_API_HOST or 127.0.0.1)')
     .action(async (o: { schedule: boolean; http: boolean; port?: string; host?: string }) => {
+      // A worker pays through LENDPAY_CHANNEL_URL; it never starts a sandbox platform of its own unless asked.
+      ctx.assertPlatformConfigured();
       const { startWorker } = await import('../../../jobs/worker.ts');
       const { loadSchedule, defaultWorkerId } = await import('../../../jobs/schedule.ts');
       const port = o.port === undefined ? ctx.config.apiPort : Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new LendpayError('INVALID_INPUT', `--port: expected 0–65535, got "${o.port}"`);
       const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
       const log = makeLogger(ctx.config.logLevel);
-      if (o.http && ctx.config.apiToken === null) log.warn('LENDPAY_API_TOKEN is not set: every write to the API is refused with 401');
+      if (o.http && ctx.config.apiTokens.length === 0) log.warn('no API tokens (LENDPAY_TOKENS_FILE, LENDPAY_READ_TOKEN, LENDPAY_OPERATOR_TOKEN, LENDPAY_WRITE_TOKEN): every route but /healthz, /openapi.json and the dashboard shell answers 401');
+      if (o.http) log.info({ tokens: ctx.config.apiTokens.map((t) => ({ name: t.name, role: t.role })), metricsPublic: ctx.config.metricsPublic }, 'API tokens');
       const { db } = await ctx.database();
       const boss = await ctx.boss();
       const worker = await startWorker({
@@ -35,7 +38,7 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
         escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
         notificationSender: fileSender(path.join(ctx.config.dataDir, 'notifications.log')),
         ...(await ctx.rules().then((r) => (r.alerts ? { alerts: { rules: r.alerts, webhook: ctx.config.alertWebhook } } : {}))),
-        http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
+        http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, tokens: ctx.config.apiTokens, metricsPublic: ctx.config.metricsPublic, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
         ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
       });
       if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
