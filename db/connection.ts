@@ -38,8 +38,19 @@ export function createPool(url: string, max = 10): pg.Pool {
   return pool;
 }
 
+const pools = new WeakMap<object, pg.Pool>();
+
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The pool behind a Db made by createDb: for what Kysely cannot do, such as COPY. */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new LendpayError('DATABASE_UNAVAILABLE', 'this Db was not made by createDb: it has no pool for COPY');
+  return pool;
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

@@ -1,6 +1,5 @@
 // The lendpay CLI. Commands are thin: parse and check arguments, call one use-case,
 // print. A LendpayError becomes a clear message and exit code 1; bad usage exits 2.
-import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { createContext, type Context } from './context.ts';
 import { LendpayError } from '../errors.ts';
@@ -17,6 +16,7 @@ import { registerCollectionCommands } from './commands/collection.ts';
 import { registerOpsCommands } from './commands/ops.ts';
 import { registerAlertCommands } from './commands/alerts.ts';
 import { registerHoldsAdminCommands } from './commands/holds-admin.ts';
+import { registerImportCommand } from './commands/import.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 
 const ctx: Context = createContext();
@@ -57,34 +57,7 @@ db.command('stop')
     out((await stopEmbeddedPostgres(ctx.config.dataDir)) ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
   });
 
-program
-  .command('import <file>')
-  .description('import customers from a JSON-lines file (refused whole if any line is bad)')
-  .action(async (file: string) => {
-    const { importCustomersFile } = await import('../../db/import.ts');
-    const { progressDisplay } = await import('./progress.ts');
-    const { db } = await ctx.database();
-    const t = performance.now();
-    let last = 0;
-    const display = progressDisplay(`import ${path.basename(file)}`);
-    const res = await importCustomersFile(db, file, {
-      onProgress: (lines) => {
-        if (lines - last >= 10_000) {
-          last = lines;
-          display.update(lines, Math.max(lines, 1), 'lines');
-        }
-      },
-    });
-    display.stop();
-    // only where lendpay administers a sandbox: on a real platform merchants open their own accounts
-    if (ctx.hasSandboxAdmin()) {
-      const { openImportedOnSandbox } = await import('../sandbox/admin.ts');
-      const { sandboxOf } = await import('./context.ts');
-      const opened = await openImportedOnSandbox(db, sandboxOf(await ctx.platform()));
-      out(`opened ${opened.accounts} balance accounts and ${opened.cards} cards on the platform sandbox`);
-    }
-    out(`imported ${res.customers} customers, ${res.accounts} accounts, ${res.cards} cards, ${res.flows} monthly flows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  });
+registerImportCommand(program, ctx);
 
 program
   .command('generate')
