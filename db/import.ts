@@ -33,7 +33,17 @@ export interface ImportOptions {
   onProgress?: (lines: number, progress: ImportProgress) => void;
   /** lines staged per write to the COPY stream; 1,000 by default */
   chunkSize?: number;
+  /**
+   * From this many customers on, the merge is a bulk load: the three foreign keys to
+   * customers are dropped for it and added back (validated by one query each) in the
+   * same transaction, instead of being checked row by row (two thirds of the time of
+   * the monthly flows at 1M lines). Meanwhile the import holds those tables exclusively:
+   * fine for an initial load, not wanted for a daily delta. BULK_LOAD_FROM by default.
+   */
+  bulkLoadFrom?: number;
 }
+
+export const BULK_LOAD_FROM = 100_000;
 
 export interface ImportResult {
   customers: number;
@@ -74,8 +84,13 @@ export async function importCustomers(db: Db, file: string, opts: ImportOptions 
   const client = await poolOf(db).connect();
   let open = false;
   try {
+    // A million staged lines are a few hundred MB: room for them in this backend's
+    // local buffers (settable only before its first temporary table: a reused
+    // connection keeps what it has), and for the checks' sorts and hashes.
+    await client.query(`set temp_buffers = '256MB'`).catch(() => {});
     await client.query('begin');
     open = true;
+    await client.query(`set local work_mem = '64MB'`);
     await client.query(STAGING);
     const staged = await stageFile(client, file, chunkSize, (lines, bytes) => progress(lines, bytes, 'reading'));
     progress(staged.lines, size, 'checking');
@@ -89,14 +104,15 @@ export async function importCustomers(db: Db, file: string, opts: ImportOptions 
       throw new LendpayError('IMPORT_INVALID', `${file}: ${n} bad line(s); nothing was imported`, { details });
     }
     progress(staged.lines, size, 'merging');
-    await merge(client);
+    await merge(client, staged.report.customers >= (opts.bulkLoadFrom ?? BULK_LOAD_FROM));
     await client.query('commit');
     open = false;
     progress(staged.lines, size, 'done');
     return staged.report;
   } finally {
     if (open) await client.query('rollback').catch(() => {});
-    client.release();
+    // not back to the pool: this backend holds the staging's local buffers until it ends
+    client.release(true);
   }
 }
 
@@ -297,6 +313,7 @@ async function crossLineProblems(client: pg.PoolClient): Promise<Problem[]> {
   await client.query(EXPLODE);
   const problems: Problem[] = [];
   // An id on a second line: the first line stands, the later ones are named.
+  // sql-raw-ok: the limit is a constant
   const dup = await client.query<{ line: number; id: string; first: number }>(`
     select line, id, first from (select line, id, min(line) over (partition by id) as first from import_lines) s
     where line > first order by line limit ${MAX_REPORTED_ERRORS}`);
@@ -304,6 +321,7 @@ async function crossLineProblems(client: pg.PoolClient): Promise<Problem[]> {
   for (const [table, staged, noun, path] of [['customer_accounts', 'import_accounts', 'account', 'accounts'], ['customer_bank_cards', 'import_cards', 'card', 'bankCards']] as const) {
     // Its owner is the database's, or else the first line that lists it. Ids listed by
     // one customer only and new to the database (nearly all) are ruled out first.
+    // sql-raw-ok: table names from the constant list above; the limit is a constant
     const r = await client.query<{ line: number; j: number; id: string; owner: string }>(`
       with contested as (
         select id from ${staged} group by id having min(customer_id) <> max(customer_id)
@@ -324,7 +342,20 @@ async function crossLineProblems(client: pg.PoolClient): Promise<Problem[]> {
 
 // ---- 3. merge ---------------------------------------------------------------------
 
-async function merge(client: pg.PoolClient): Promise<void> {
+/** The foreign keys from the customer tables this import fills to customers, as pg_dump would write them. */
+const CHILD_KEYS = `
+  select conrelid::regclass::text as tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) as def
+  from pg_constraint
+  where contype = 'f' and confrelid = 'customers'::regclass
+    and conrelid in ('customer_accounts'::regclass, 'customer_bank_cards'::regclass, 'customer_monthly_flows'::regclass)
+  order by 1, 2`;
+
+async function merge(client: pg.PoolClient, bulk: boolean): Promise<void> {
+  // PostgreSQL's own advice for populating a database: check the foreign keys once,
+  // set-based, after the load, rather than once a row during it.
+  const keys = bulk ? (await client.query<{ tbl: string; name: string; def: string }>(CHILD_KEYS)).rows : [];
+  // sql-raw-ok: identifiers from pg_catalog (regclass text, quote_ident), no input reaches them
+  for (const k of keys) await client.query(`alter table ${k.tbl} drop constraint ${k.name}`);
   await client.query(`
     insert into customers (id, name, segment, real_name_verified, whitelist_limit_fen, whitelist_reason, whitelist_expires_on)
     select id, name, segment, verified, wl_limit, wl_reason, wl_expires from import_lines
@@ -356,6 +387,10 @@ async function merge(client: pg.PoolClient): Promise<void> {
     insert into customer_monthly_flows (customer_id, month, flow_fen)
     select l.id, f.month, f.fen from import_lines l, unnest(l.months, l.flow_fen) as f(month, fen)
     on conflict (customer_id, month) do update set flow_fen = excluded.flow_fen`);
+  // back exactly as they were; adding one validates every row in one query, and a
+  // failure there rolls the whole import back
+  // sql-raw-ok: identifiers and the definition from pg_catalog (pg_get_constraintdef), no input reaches them
+  for (const k of keys) await client.query(`alter table ${k.tbl} add constraint ${k.name} ${k.def}`);
 }
 
 async function assertFile(file: string): Promise<number> {

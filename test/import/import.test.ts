@@ -256,6 +256,26 @@ test('problems of every kind come back together, in file order: a bad line, a se
   assert.equal(await counts(), { c: 0, a: 0, k: 0, f: 0 });
 });
 
+test('the bulk load (foreign keys dropped for the merge and added back, validated): the same result, the same keys after, the same refusals', async () => {
+  const keys = async () => (await sql<{ def: string }>`
+    select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) as def from pg_constraint
+    where contype = 'f' and confrelid = 'customers'::regclass order by 1`.execute(t.db)).rows.map((r) => r.def);
+  const before = await keys();
+  assert.ok(before.some((k) => k.startsWith('customer_monthly_flows ')), before.join('\n'));
+  const res = await importCustomersFile(t.db, file(customer('M1'), customer('M2', (o) => o.accounts.push({ id: 'M2-B', primary: false, balance: '1.00' }))), { bulkLoadFrom: 1 });
+  assert.equal(res, { customers: 2, accounts: 3, cards: 2, flows: 4 });
+  assert.equal(await counts(), { c: 2, a: 3, k: 2, f: 4 });
+  assert.equal(await keys(), before, 'every foreign key is back as it was');
+  // a re-import through the same path updates by id
+  await importCustomersFile(t.db, file(customer('M1', (o) => (o.monthlyFlow = { '2026-06': '5.00' }))), { bulkLoadFrom: 1 });
+  assert.equal([...((await getCustomerRecord(t.db, 'M1'))?.monthlyFlow ?? [])], [['2026-04', 100000], ['2026-05', 200000], ['2026-06', 500]]);
+  // and a refused file leaves data and keys untouched
+  const err = await refusal(importCustomersFile(t.db, file(customer('M3'), customer('M4', (o) => (o.accounts[0].id = 'M1-A'))), { bulkLoadFrom: 1 }));
+  assert.equal(err.details, ['line 2: accounts[0].id: account M1-A already belongs to customer M1']);
+  assert.equal(await counts(), { c: 2, a: 3, k: 2, f: 5 });
+  assert.equal(await keys(), before);
+});
+
 test('importCustomers reports every line read and the sums imported, in fen', async () => {
   const { importCustomers } = await import('../../db/import.ts');
   const r = await importCustomers(t.db, file(customer('M1'), '', customer('M2', (o) => (o.accounts[0].balance = '0.01'))));
