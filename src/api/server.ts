@@ -212,7 +212,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         title: 'lendpay',
         version: '1',
         description: 'Eligibility, disbursement and the state of loans, orders and customers, for the loan business system; the operators\' queue and actions. Amounts are yuan strings with two decimals. Every operation but the public ones takes `Authorization: Bearer <token>`; a token has one role: `read`, `operator` (read, and act on escalations, holds and reprocessing) or `write` (the loan business system). Problems are RFC 9457 problem details with a stable `error` code.',
-        license: { name: 'Proprietary', url: 'https://example.org/licenses/proprietary' },
+        license: { name: 'Proprietary' },
       },
       servers: [{ url: 'http://{host}:{port}', description: 'a lendpay worker (LENDPAY_API_HOST, LENDPAY_API_PORT)', variables: { host: { default: '127.0.0.1' }, port: { default: '8080' } } }],
       security: [{ bearer: [] }],
