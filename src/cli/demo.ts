@@ -158,5 +158,5 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   out(`  npx lendpay decisions --date ${D} --format table | head`);
   out(`  npx lendpay explain M0000001 --date ${D}`);
   out(`  npx lendpay customer show ${results.find((r) => r.status === 'disbursed')?.customer ?? 'M0000001'}`);
-  out(`  npx lendpay ledger trial-balance`);
+  out(`  LENDPAY_SANDBOX_IN_PROCESS=1 npx lendpay ledger trial-balance   # the demo's sandbox, in that command's process`);
 }

@@ -27,7 +27,6 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
       const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
       const log = makeLogger(ctx.config.logLevel);
       if (o.http && ctx.config.apiTokens.length === 0) log.warn('no API tokens (LENDPAY_TOKENS_FILE, LENDPAY_READ_TOKEN, LENDPAY_OPERATOR_TOKEN, LENDPAY_WRITE_TOKEN): every route but /healthz, /openapi.json and the dashboard shell answers 401');
-      if (o.http) log.info({ tokens: ctx.config.apiTokens.map((t) => ({ name: t.name, role: t.role })), metricsPublic: ctx.config.metricsPublic }, 'API tokens');
       const { db } = await ctx.database();
       const boss = await ctx.boss();
       const worker = await startWorker({
@@ -41,7 +40,8 @@ export function registerWorkerCommands(program: Command, ctx: Context): void {
         http: o.http ? { host: o.host ?? ctx.config.apiHost, port, apiToken: ctx.config.apiToken, tokens: ctx.config.apiTokens, metricsPublic: ctx.config.metricsPublic, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
         ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
       });
-      if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
+      // the names and roles of the API tokens it took, never the tokens
+      if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json`, tokens: ctx.config.apiTokens.map((t) => `${t.name}:${t.role}`), metricsPublic: ctx.config.metricsPublic }, 'listening');
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
