@@ -55,13 +55,24 @@ export function statementsSent(): number {
   return statements;
 }
 
+const pools = new WeakMap<object, pg.Pool>();
+
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({
+  const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log: () => {
       statements++;
     },
   });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The pool behind a Db made by createDb: for what Kysely cannot do, such as COPY. */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new LendpayError('DATABASE_UNAVAILABLE', 'this Db was not made by createDb: it has no pool for COPY');
+  return pool;
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

@@ -28,6 +28,7 @@ import { makeNightlyChunkJob, NIGHTLY_WORK, startNightlyRun } from './nightly.ts
 import { makeEvaluatorCache } from './evaluators.ts';
 import { startSchedule, type RunningSchedule, type Schedule, type TickPayload } from './schedule.ts';
 import { startApi, type ApiServer, type ApiExtensions, type ApiLimits } from '../src/api/server.ts';
+import type { ApiToken } from '../src/config.ts';
 
 /** Queues the worker registers itself; the schedule's other queues belong to their issues. */
 export const WORKER_QUEUES = {
@@ -62,7 +63,7 @@ export interface WorkerDeps {
   /** null: no cron in this process (e.g. a worker that only takes chunks) */
   schedule: Schedule | null;
   /** null: no HTTP server in this process */
-  http: { host: string; port: number; apiToken: string | null; stuckAfterMinutes: number; limits?: ApiLimits; extensions?: ApiExtensions } | null;
+  http: { host: string; port: number; apiToken: string | null; tokens?: readonly ApiToken[]; metricsPublic?: boolean; stuckAfterMinutes: number; limits?: ApiLimits; extensions?: ApiExtensions } | null;
   /** the platform's base URL, for its statement of payouts (reconciliation) */
   platformUrl?: () => Promise<string>;
   /** recovery only looks at attempts at least this old (a live request may still be answering) */
@@ -211,7 +212,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       : null;
     api = deps.http
       ? await startApi({
-        db, log, clock: deps.clock, host: deps.http.host, port: deps.http.port, apiToken: deps.http.apiToken,
+        db, log, clock: deps.clock, host: deps.http.host, port: deps.http.port, apiToken: deps.http.apiToken, tokens: deps.http.tokens ?? [], metricsPublic: deps.http.metricsPublic ?? false,
         stuckAfterMinutes: deps.http.stuckAfterMinutes, disburseDeps: deps.disburseDeps, ...(deps.rules ? { rules: deps.rules } : {}), ...(deps.escalationDeps ? { escalationDeps: deps.escalationDeps } : {}), collectionDeps: collection, ...(deps.http.limits ? { limits: deps.http.limits } : {}), ...(deps.http.extensions ? { extensions: deps.http.extensions } : {}),
       })
       : null;

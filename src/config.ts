@@ -5,6 +5,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LendpayError } from './errors.ts';
 
+/** What a token may do on the API (the auth contract): see README, "Roles and tokens". */
+export const ROLES = ['read', 'operator', 'write'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** One API token: its holder's name (recorded in audit rows), its role, the secret. */
+export interface ApiToken {
+  readonly name: string;
+  readonly role: Role;
+  readonly token: string;
+}
+
+/** Token names end up in audit rows and logs: a short plain name, as an operator's --by. */
+export const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+export const MIN_TOKEN_CHARS = 16;
+
 export interface Config {
   /** null: use the embedded PostgreSQL under dataDir. */
   readonly databaseUrl: string | null;
@@ -36,8 +51,24 @@ export interface Config {
   /** the worker's HTTP server (API, dashboard, /metrics) */
   readonly apiHost: string;
   readonly apiPort: number;
-  /** bearer token the loan business system sends on writes; null: every write is refused (401) */
+  /** LENDPAY_API_TOKEN (kept for compatibility): a `write` token named `api`; also in apiTokens */
   readonly apiToken: string | null;
+  /**
+   * Every API token: LENDPAY_TOKENS_FILE, then LENDPAY_READ_TOKEN / LENDPAY_OPERATOR_TOKEN /
+   * LENDPAY_WRITE_TOKEN (named read, operator, write) and LENDPAY_API_TOKEN (write, named api).
+   * Empty: every route but the public ones answers 401.
+   */
+  readonly apiTokens: readonly ApiToken[];
+  /** /metrics answers without a token (LENDPAY_METRICS_PUBLIC=1); else it needs the read role */
+  readonly metricsPublic: boolean;
+  /** the sandbox platform's admin routes (/admin/*) take this bearer token; null: in-process makes a random one */
+  readonly sandboxAdminToken: string | null;
+  /**
+   * With no LENDPAY_CHANNEL_URL, start the sandbox platform inside this process
+   * (LENDPAY_SANDBOX_IN_PROCESS=1: the demo, development, tests). Off by default: a
+   * command never starts a payment platform with admin routes by itself.
+   */
+  readonly sandboxInProcess: boolean;
   /** the cron schedule of `lendpay worker` (ops data, not risk rules) */
   readonly scheduleFile: string;
   /** an order submitted/unknown longer than this is "stuck" on the dashboard and in /metrics */
@@ -83,6 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     apiHost: env['LENDPAY_API_HOST'] || '127.0.0.1',
     apiPort: intVar(env, 'LENDPAY_API_PORT', 8080, 0, 65_535),
     apiToken: tokenVar(env, 'LENDPAY_API_TOKEN'),
+    apiTokens: apiTokens(env, cwd),
+    metricsPublic: boolVar(env, 'LENDPAY_METRICS_PUBLIC'),
+    sandboxAdminToken: tokenVar(env, 'LENDPAY_SANDBOX_ADMIN_TOKEN'),
+    sandboxInProcess: boolVar(env, 'LENDPAY_SANDBOX_IN_PROCESS'),
     scheduleFile: path.resolve(cwd, env['LENDPAY_SCHEDULE_FILE'] || path.join(home, 'jobs/schedule.json')),
     stuckAfterMinutes: intVar(env, 'LENDPAY_STUCK_AFTER_MINUTES', 10, 1, 10_000),
     alertWebhook: urlVar(env, 'LENDPAY_ALERT_WEBHOOK'),
@@ -138,7 +173,8 @@ function tokenVar(env: NodeJS.ProcessEnv, name: string): string | null {
   const raw = env[name]?.trim();
   if (!raw) return null;
   // Never echo the value: it is a secret.
-  if (raw.length < 16) throw new LendpayError('INVALID_CONFIG', `${name}: expected at least 16 characters`);
+  if (raw.length < MIN_TOKEN_CHARS) throw new LendpayError('INVALID_CONFIG', `${name}: expected at least ${MIN_TOKEN_CHARS} characters`);
+  if (/\s/.test(raw)) throw new LendpayError('INVALID_CONFIG', `${name}: expected no spaces`);
   return raw;
 }
 
@@ -147,6 +183,51 @@ function choiceVar<T extends string>(env: NodeJS.ProcessEnv, name: string, allow
   if (raw === undefined || raw === '') return dflt;
   if ((allowed as readonly string[]).includes(raw)) return raw as T;
   throw new LendpayError('INVALID_CONFIG', `${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+}
+
+/**
+ * The tokens file (`[{"name", "role", "token"}]`) and the per-role variables, checked
+ * together: names unique, tokens unique (one token, one holder), never a token's value
+ * in a message.
+ */
+function apiTokens(env: NodeJS.ProcessEnv, cwd: string): readonly ApiToken[] {
+  const out: ApiToken[] = [];
+  const file = env['LENDPAY_TOKENS_FILE']?.trim();
+  if (file) {
+    const where = `LENDPAY_TOKENS_FILE (${path.resolve(cwd, file)})`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(path.resolve(cwd, file), 'utf8'));
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? 'not valid JSON';
+      throw new LendpayError('INVALID_CONFIG', `${where}: cannot be read (${why})`);
+    }
+    if (!Array.isArray(parsed)) throw new LendpayError('INVALID_CONFIG', `${where}: expected a JSON array of {"name", "role", "token"}`);
+    parsed.forEach((entry: unknown, i) => {
+      const at = `${where}: [${i}]`;
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new LendpayError('INVALID_CONFIG', `${at}: expected {"name", "role", "token"}`);
+      const e = entry as Record<string, unknown>;
+      const extra = Object.keys(e).find((k) => k !== 'name' && k !== 'role' && k !== 'token');
+      if (extra !== undefined) throw new LendpayError('INVALID_CONFIG', `${at}: unknown key ${JSON.stringify(extra.slice(0, 40))} (expected name, role, token)`);
+      if (typeof e.name !== 'string' || !TOKEN_NAME.test(e.name)) throw new LendpayError('INVALID_CONFIG', `${at}.name: expected 1-64 letters, digits, ".", "_", "@" or "-" (it is recorded as the actor of what the token does)`);
+      if (typeof e.role !== 'string' || !(ROLES as readonly string[]).includes(e.role)) throw new LendpayError('INVALID_CONFIG', `${at}.role: expected one of ${ROLES.join(', ')}`);
+      if (typeof e.token !== 'string' || e.token.length < MIN_TOKEN_CHARS || /\s/.test(e.token)) throw new LendpayError('INVALID_CONFIG', `${at}.token: expected at least ${MIN_TOKEN_CHARS} characters, no spaces`);
+      out.push({ name: e.name, role: e.role as Role, token: e.token });
+    });
+  }
+  for (const [name, role, variable] of [['read', 'read', 'LENDPAY_READ_TOKEN'], ['operator', 'operator', 'LENDPAY_OPERATOR_TOKEN'], ['write', 'write', 'LENDPAY_WRITE_TOKEN'], ['api', 'write', 'LENDPAY_API_TOKEN']] as const) {
+    const token = tokenVar(env, variable);
+    if (token !== null) out.push({ name, role, token });
+  }
+  const names = new Set<string>();
+  const secrets = new Set<string>();
+  for (const t of out) {
+    if (names.has(t.name)) throw new LendpayError('INVALID_CONFIG', `API tokens: the name "${t.name}" is given twice (LENDPAY_TOKENS_FILE and the LENDPAY_*_TOKEN variables share one list of names)`);
+    if (secrets.has(t.token)) throw new LendpayError('INVALID_CONFIG', `API tokens: the token of "${t.name}" is also another name's token; each holder needs a token of its own`);
+    names.add(t.name);
+    secrets.add(t.token);
+  }
+  return Object.freeze(out.map((t) => Object.freeze(t)));
 }
 
 function boolVar(env: NodeJS.ProcessEnv, name: string): boolean {

@@ -15,6 +15,7 @@ import * as m0070 from './0070_loan_products.ts';
 import * as m0071 from './0071_vouchers.ts';
 import * as m0072 from './0072_penalties_prepayment.ts';
 import * as m0040 from './0040_demo_runs.ts';
+import * as m0030 from './0030_named_actors.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0071_vouchers': m0071,
   '0072_penalties_prepayment': m0072,
   '0040_demo_runs': m0040,
+  '0030_named_actors': m0030,
 };

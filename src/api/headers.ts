@@ -1,8 +1,6 @@
 // Security headers on every answer of the HTTP server (the auth contract's dashboard
 // headers): the dashboard is its own files only, no inline script or style, never in a
 // frame; JSON answers carry the same policy, which costs nothing and keeps one rule.
-import type { FastifyReply, FastifyRequest } from 'fastify';
-
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
@@ -14,8 +12,9 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
 ].join('; ');
 
-export async function securityHeaders(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('referrer-policy', 'no-referrer');
-}
+/** What every answer carries (server.ts sets them on send, errors and 404s included). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+});

@@ -1,5 +1,10 @@
 // An HTTP answer that is not a success: status, a stable code, a message, and for bad
-// input the path of each field at fault (`body.amount`).
+// input the path of each field at fault (`body.amount`). Sent as RFC 9457 problem
+// details (application/problem+json): `type`, `title`, `status`, `detail`, with
+// lendpay's `error` (the code) and `message` beside them.
+import { STATUS_CODES } from 'node:http';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 import { formatYuan } from '../money.ts';
 
 export class ApiProblem extends Error {
@@ -14,6 +19,20 @@ export class ApiProblem extends Error {
     this.code = code;
     this.errors = errors;
   }
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  error: string;
+  message: string;
+  errors?: { path: string; message: string }[];
+}
+
+export function problemBody(status: number, code: string, message: string, errors?: { path: string; message: string }[]): ProblemBody {
+  return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail: message, error: code, message, ...(errors ? { errors } : {}) };
 }
 
 export function badField(path: string, message: string): ApiProblem {

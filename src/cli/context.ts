@@ -10,12 +10,18 @@ import { createHttpChannel } from '../channel/http-channel.ts';
 import { systemClock } from '../dates.ts';
 import { LendpayError } from '../errors.ts';
 import type { DisburseDeps } from '../disbursement/disburse.ts';
-import { openLenderAccounts } from '../sandbox/admin.ts';
+import { openLenderAccounts, type SandboxAdmin } from '../sandbox/admin.ts';
 
 export interface Platform {
   /** base URL of the platform (the sandbox, in-process or not) */
   url: string;
   channel: PaymentChannel;
+  /**
+   * The sandbox's admin side (URL and admin token): the in-process sandbox, or the one
+   * at LENDPAY_CHANNEL_URL when LENDPAY_SANDBOX_ADMIN_TOKEN is set. null: a platform
+   * lendpay has no admin access to (a real one): nothing is opened or settled on it.
+   */
+  sandbox: SandboxAdmin | null;
 }
 
 export interface Context {
@@ -24,6 +30,15 @@ export interface Context {
   boss(): Promise<PgBoss>;
   rules(): Promise<RuleSet>;
   platform(): Promise<Platform>;
+  /**
+   * Lets this command start the sandbox platform in-process when no LENDPAY_CHANNEL_URL
+   * is set, as LENDPAY_SANDBOX_IN_PROCESS=1 does (the demo asks; nothing else should).
+   */
+  allowInProcessSandbox(who: string): void;
+  /** Throws, naming the settings, when platform() could only fail: no URL and no in-process sandbox allowed. */
+  assertPlatformConfigured(): void;
+  /** Whether platform() would reach a sandbox it can administer (in-process, or URL + admin token). */
+  hasSandboxAdmin(): boolean;
   disburseDeps(): Promise<DisburseDeps>;
   /** closes what was opened; the context may be used again (each part is made anew) */
   close(): Promise<void>;
@@ -41,6 +56,9 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
   let rules: Promise<RuleSet> | null = null;
   let platform: Promise<Platform & { close(): Promise<void> }> | null = null;
   let disburse: Promise<DisburseDeps> | null = null;
+  /** who asked for an in-process sandbox (null: nobody yet); LENDPAY_SANDBOX_IN_PROCESS=1 is read with the config */
+  let inProcess: string | null = null;
+  const asked = () => inProcess ?? (ctx.config.sandboxInProcess ? 'LENDPAY_SANDBOX_IN_PROCESS=1' : null);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const ctx: Context = {
     get config() {
@@ -63,25 +81,46 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       platform ??= (async () => {
         const config = ctx.config;
         let url = config.channelUrl;
+        let sandbox: SandboxAdmin | null = url !== null && config.sandboxAdminToken !== null ? { url, adminToken: config.sandboxAdminToken } : null;
         let close = async () => {};
         if (url === null) {
-          // No platform configured: the sandbox runs in this process, its state in its
-          // own schema of lendpay's database, so it outlives the command.
+          ctx.assertPlatformConfigured();
+          // Asked for: the sandbox runs in this process, its state in its own schema of
+          // lendpay's database, so it outlives the command. Its admin token is
+          // LENDPAY_SANDBOX_ADMIN_TOKEN or a random one that only this process knows.
           const { startSandbox } = await import('../sandbox/server.ts');
           const cal = (await ctx.rules()).calendar;
           if (!cal) throw new LendpayError('RULES_INVALID', `${config.rulesDir}/calendar.json is required to run the sandbox platform`);
-          const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: 0, host: '127.0.0.1', calendar: cal });
+          const server = await startSandbox({
+            databaseUrl: (await ctx.database()).url, port: 0, host: '127.0.0.1', calendar: cal,
+            ...(config.sandboxAdminToken ? { adminToken: config.sandboxAdminToken } : {}),
+          });
+          log(`WARNING: the SANDBOX payment platform is running inside this process at ${server.url} (asked by ${asked()}): `
+            + 'no real money moves, and its admin routes take a token only this process holds. For production set LENDPAY_CHANNEL_URL to the real platform.');
           url = server.url;
+          sandbox = server;
           close = () => server.close();
         }
-        await openLenderAccounts(url, { accountId: config.lenderAccountId, cardId: config.lenderCardId });
-        return { url, channel: createHttpChannel({ baseUrl: url, timeoutMs: config.channelTimeoutMs }), close };
+        if (sandbox) await openLenderAccounts(sandbox, { accountId: config.lenderAccountId, cardId: config.lenderCardId });
+        return { url, sandbox, channel: createHttpChannel({ baseUrl: url, timeoutMs: config.channelTimeoutMs }), close };
       })().catch((err: unknown) => {
         // the platform away (restarting) when first asked: the next use asks again
         platform = null;
         throw err;
       });
       return platform;
+    },
+    allowInProcessSandbox(who) {
+      inProcess ??= who;
+    },
+    assertPlatformConfigured() {
+      if (ctx.config.channelUrl !== null || asked() !== null) return;
+      throw new LendpayError('INVALID_CONFIG',
+        'no payment platform: set LENDPAY_CHANNEL_URL to the platform\'s URL (e.g. a `lendpay sandbox serve`); for development only, '
+        + 'LENDPAY_SANDBOX_IN_PROCESS=1 starts the sandbox platform inside this command');
+    },
+    hasSandboxAdmin() {
+      return ctx.config.channelUrl === null ? asked() !== null : ctx.config.sandboxAdminToken !== null;
     },
     disburseDeps() {
       // one deps object per process: applications through it share one group commit queue
@@ -93,6 +132,7 @@ export function createContext(env: NodeJS.ProcessEnv = process.env): Context {
       // a worker whose start lost the database closes the context and starts again
       const open = { boss, platform, database };
       boss = platform = database = rules = null;
+      disburse = null;
       await open.boss?.then((b) => b.stop({ graceful: true, timeout: 10_000 })).catch(() => {});
       await open.platform?.then((p) => p.close()).catch(() => {});
       const db = await open.database?.catch(() => null);
@@ -165,4 +205,10 @@ async function activeRulesInstead(ctx: Context, err: unknown, log: (line: string
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The admin side of the platform for commands that only make sense on a sandbox (settle, inject a duplicate). */
+export function sandboxOf(p: Platform): SandboxAdmin {
+  if (p.sandbox) return p.sandbox;
+  throw new LendpayError('INVALID_CONFIG', `this command drives the sandbox platform's admin routes: set LENDPAY_SANDBOX_ADMIN_TOKEN to the admin token of the sandbox at ${p.url}`);
 }

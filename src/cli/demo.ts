@@ -13,7 +13,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
-import type { Context } from './context.ts';
+import { sandboxOf, type Context } from './context.ts';
 import { businessDateAt, systemClock, type BusinessDate, type Clock } from '../dates.ts';
 import { runNightlyCommand } from './nightly.ts';
 import { formatNightlySummary } from './format.ts';
@@ -57,6 +57,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const disbursedOn = addDays(D, -LOAN_AGE_DAYS);
 
   if (ctx.config.databaseUrl !== null && !opts.allowExistingData) await refuseOtherData(ctx.config.databaseUrl);
+  // The demo runs against the sandbox platform inside this process: it asks for it.
+  ctx.allowInProcessSandbox('the demo (lendpay demo, npm start)');
   const { url, db } = await ctx.database();
   const embedded = ctx.config.databaseUrl === null;
   out(`lendpay demo — business day ${D} (loans made ${disbursedOn}), ${embedded ? 'the embedded PostgreSQL' : `database ${describeServer(url)}`}`);
@@ -74,7 +76,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   // outside a project (DATABASE_URL from anywhere) the file was only a means to import
   if (ctx.config.dataDir === null) fs.rmSync(dir, { recursive: true, force: true });
   const platform = await ctx.platform();
-  await openImportedOnSandbox(db, platform.url);
+  const sandbox = sandboxOf(platform);
+  await openImportedOnSandbox(db, sandbox);
   out(`[${seconds()} s] imported ${n} seeded merchants (seed ${opts.seed}): ${imported.accounts} balance accounts, ${imported.cards} bank cards, opened on the sandbox platform`);
 
   // 2. ten days ago: nightly decisions, then loans
@@ -151,8 +154,8 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
       const amount = roll < 0.6 ? d.due + Math.floor(d.due * rnd()) : roll < 0.85 ? Math.floor(d.due * 0.4 * rnd()) : 0;
       if (amount > 0) lines.push({ accountId: primary.id, amount });
     }
-    for (let i = 0; i < spent.length; i += 5000) await adminPost(platform.url, '/admin/accounts', { accounts: spent.slice(i, i + 5000) });
-    for (let i = 0; i < lines.length; i += 5000) await adminPost(platform.url, '/admin/settle', { lines: lines.slice(i, i + 5000) });
+    for (let i = 0; i < spent.length; i += 5000) await adminPost(sandbox, '/admin/accounts', { accounts: spent.slice(i, i + 5000) });
+    for (let i = 0; i < lines.length; i += 5000) await adminPost(sandbox, '/admin/settle', { lines: lines.slice(i, i + 5000) });
     await db.insertInto('settlements').values({ business_date: D, lines: lines.length, total_fen: lines.reduce((s, l) => s + l.amount, 0) }).onConflict((oc) => oc.column('business_date').doNothing()).execute();
     out(`[${seconds()} s] marketplace settlement for ${D}: ${lines.length} merchants credited ${formatYuanGrouped(lines.reduce((s, l) => s + l.amount, 0))} CNY`);
   } else {
@@ -168,7 +171,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   const open = await db.selectFrom('holds').innerJoin('customer_accounts', 'customer_accounts.customer_id', 'holds.customer_id')
     .select(['customer_accounts.id as account', 'holds.amount_fen']).where('holds.status', '=', 'open').where('customer_accounts.is_primary', '=', true).orderBy('holds.customer_id').execute();
   const arriving = open.filter((_, i) => i % 3 === 0).map((h) => ({ accountId: h.account, amount: h.amount_fen }));
-  if (arriving.length > 0 && !settled) await adminPost(platform.url, '/admin/settle', { lines: arriving });
+  if (arriving.length > 0 && !settled) await adminPost(sandbox, '/admin/settle', { lines: arriving });
   const cDeps = await collectionDeps(ctx);
   const m = await monitorHolds(cDeps, `demo:${D}`);
   out(`[${seconds()} s] hold monitor: ${m.borrowers} borrowers on hold, ${m.debits} debits, collected ${formatYuanGrouped(m.collectedFen)} CNY, ${m.cleared} holds cleared and unblocked`);
@@ -208,7 +211,7 @@ export async function runDemo(ctx: Context, opts: DemoOptions, out: (line: strin
   out(`  npx lendpay explain M0000001 --date ${D}`);
   // the first borrower by id: the loans finish in any order, the suggestion is the same every run
   out(`  npx lendpay customer show ${results.filter((r) => r.status === 'disbursed').map((r) => r.customer).sort()[0] ?? 'M0000001'}`);
-  out(`  npx lendpay ledger trial-balance`);
+  out(`  LENDPAY_SANDBOX_IN_PROCESS=1 npx lendpay ledger trial-balance   # the demo's sandbox, in that command's process`);
   out(`  npx lendpay ledger vouchers --date ${posted} --group entry --format csv | head`);
   if (embedded) out('The embedded PostgreSQL keeps running for those commands; stop it with: npx lendpay db stop');
 }

@@ -21,6 +21,7 @@ import { registerAlertCommands } from './commands/alerts.ts';
 import { registerHoldsAdminCommands } from './commands/holds-admin.ts';
 import { registerVoucherCommands } from './commands/vouchers.ts';
 import { registerLoanCommands } from './commands/loans.ts';
+import { registerImportCommand } from './commands/import.ts';
 import type { NightlySummary } from '../../db/eligibility.repository.ts';
 import { flushOutput, out, printJson, roundSeconds } from './output.ts';
 import { MAX_POPULATION, positiveInt, positiveIntOrZero, positiveYuan } from './args.ts';
@@ -63,30 +64,7 @@ db.command('stop')
     out((await stopEmbeddedPostgres(requireDataDir(ctx.config))) ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
   });
 
-program
-  .command('import <file>')
-  .description('import customers from a JSON-lines file (refused whole if any line is bad)')
-  .action(async (file: string) => {
-    const { importCustomersFile } = await import('../../db/import.ts');
-    const { progressDisplay } = await import('./progress.ts');
-    const { db } = await ctx.database();
-    const t = performance.now();
-    let last = 0;
-    const display = progressDisplay(`import ${path.basename(file)}`);
-    const res = await importCustomersFile(db, file, {
-      onProgress: (lines) => {
-        if (lines - last >= 10_000) {
-          last = lines;
-          display.update(lines, Math.max(lines, 1), 'lines');
-        }
-      },
-    });
-    display.stop();
-    const { openImportedOnSandbox } = await import('../sandbox/admin.ts');
-    const opened = await openImportedOnSandbox(db, (await ctx.platform()).url);
-    out(`opened ${opened.accounts} balance accounts and ${opened.cards} cards on the platform sandbox`);
-    out(`imported ${res.customers} customers, ${res.accounts} accounts, ${res.cards} cards, ${res.flows} monthly flows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  });
+registerImportCommand(program, ctx);
 
 program
   .command('generate')
@@ -234,7 +212,10 @@ sandbox
     const rulesNow = await ctx.rules();
     if (!rulesNow.calendar) throw new LendpayError('RULES_INVALID', 'rules/calendar.json is required');
     const { listenError } = await import('./listen.ts');
-    const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: o.port, host: o.host, calendar: rulesNow.calendar })
+    // Its admin routes (faults, clock, accounts, settlement) take a token of their own.
+    const adminToken = ctx.config.sandboxAdminToken;
+    if (adminToken === null) throw new LendpayError('INVALID_CONFIG', 'sandbox serve: set LENDPAY_SANDBOX_ADMIN_TOKEN (at least 16 characters): the sandbox\'s admin routes (/admin/*) take it as a bearer token, and so must its callers');
+    const server = await startSandbox({ databaseUrl: (await ctx.database()).url, port: o.port, host: o.host, calendar: rulesNow.calendar, adminToken })
       .catch((e: unknown) => { throw listenError(e, o.host, o.port, '--port'); });
     out(`sandbox platform listening on ${server.url} (LENDPAY_CHANNEL_URL=${server.url}); Ctrl-C stops it`);
     await new Promise<void>((resolve) => {

@@ -105,13 +105,13 @@ async function createRecoveries(trx: Transaction<Database>, dups: readonly { lin
   return new Map([...loans].map(([k, v]) => [k.slice('recon:'.length), v.id]));
 }
 
-/** The sandbox's movements endpoint read as a payout statement. */
+/** The sandbox platform's statement of payouts (a platform route, no admin token). */
 export function sandboxStatement(baseUrl: string): PayoutStatement {
   return {
     async payouts() {
       const out: PayoutLine[] = [];
       for (let after = 0; ; ) {
-        const res = await fetch(`${baseUrl}/admin/movements?after=${after}&limit=5000`);
+        const res = await fetch(`${baseUrl}/v1/statement/payouts?after=${after}&limit=5000`);
         if (!res.ok) throw new Error(`sandbox statement: HTTP ${res.status}`);
         const { movements } = (await res.json()) as { movements: { id: number; requestId: string; platformRef: string; kind: string; toAccount: string | null; toCard: string | null; amount: number }[] };
         for (const m of movements) {

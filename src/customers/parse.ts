@@ -4,7 +4,7 @@
 // error reports travel further than the database does.
 import { LendpayError } from '../errors.ts';
 import { parseYuan, type Fen } from '../money.ts';
-import { parseBusinessDate, parseMonth, type BusinessDate, type Month } from '../dates.ts';
+import { parseMonth, type BusinessDate, type Month } from '../dates.ts';
 import {
   SEGMENTS,
   type CustomerAccount,
@@ -74,7 +74,7 @@ function whitelistOf(value: unknown): Whitelist {
   const reason = text(o.reason, 'whitelist.reason');
   let expiresOn: BusinessDate | null = null;
   if (o.expiresOn !== undefined && o.expiresOn !== null) {
-    expiresOn = rethrow('whitelist.expiresOn', () => parseBusinessDate(shownOr(o.expiresOn, 'whitelist.expiresOn'), 'whitelist.expiresOn'));
+    expiresOn = calendarDate(shownOr(o.expiresOn, 'whitelist.expiresOn'), 'whitelist.expiresOn');
     plausibleYear(expiresOn, 'whitelist.expiresOn');
   }
   return { limit, reason, expiresOn };
@@ -175,12 +175,34 @@ function described(value: string): string {
   return `a string of ${value.length} characters${at} (not shown: it may hold personal data)`;
 }
 
-/** Postgres refuses NUL in text: catch it here, with the field, not as a database error. */
+/**
+ * Postgres refuses NUL in text: catch it here, with the field, not as a database error.
+ * A lone surrogate escape ("\ud800") is valid JSON but not text: written out as UTF-8 it
+ * would become U+FFFD, so it is refused like an invalid byte.
+ */
 function text(value: unknown, field: string): string {
   if (typeof value !== 'string') throw new FieldError(field, `expected a non-empty string, got ${kind(value)}`);
   if (value.trim() === '') throw new FieldError(field, 'expected a non-empty string');
   if (value.includes('\u0000')) throw new FieldError(field, 'contains a NUL character');
+  if (/\p{Cs}/u.test(value)) throw new FieldError(field, 'contains a lone surrogate (a \\uD800-\\uDFFF escape without its pair): not valid Unicode');
   return value;
+}
+
+/**
+ * A calendar date YYYY-MM-DD, with the words of parseBusinessDate (src/dates.ts) but
+ * without luxon: at a million lines a zone-aware parse per whitelist was a measurable
+ * share of the import.
+ */
+function calendarDate(value: unknown, field: string): BusinessDate {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new FieldError(field, `expected a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  const y = Number(value.slice(0, 4));
+  const m = Number(value.slice(5, 7));
+  const d = Number(value.slice(8, 10));
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+  if (days === undefined || d < 1 || d > days) throw new FieldError(field, `${value} is not a calendar date`);
+  if (value < '1900') throw new FieldError(field, `${value} is not a plausible business date (1900 or later)`);
+  return value as BusinessDate;
 }
 
 /** A string a date parser would echo, checked first so that the echo is never personal data. */

@@ -469,6 +469,15 @@ export async function reprocessOrder(deps: EscalationDeps, orderId: number): Pro
   return { orderId, action: 'escalated', message: `decided ${JSON.stringify(tick.decided)}, carried out ${tick.executed}: order ${after.status}` };
 }
 
+/** An operator's reprocessing of one order (the API's button): recorded under their name, then done at once. */
+export async function reprocessByOperator(deps: EscalationDeps, d: { orderId: number; by: string; reason: string | null }): Promise<ReprocessResult> {
+  assertOperator(d.by);
+  const db = deps.disburse.db;
+  if (!(await getOrder(db, d.orderId))) throw new LendpayError('NOT_FOUND', `no order ${d.orderId}`);
+  await recordOperatorAction(db, { orderId: d.orderId, escalationId: null, operator: d.by, action: 'reprocess', step: null, reason: d.reason, now: now(deps) });
+  return reprocessOrder(deps, d.orderId);
+}
+
 // ---- operators ----
 
 export interface OperatorDecision {
@@ -478,8 +487,14 @@ export interface OperatorDecision {
   reason?: string;
 }
 
+/** Every operator action records who did it: a name, not an empty or blank one. */
+function assertOperator(by: string): void {
+  if (!/\S/.test(by)) throw new LendpayError('INVALID_INPUT', 'by: the operator\'s name is required (it is recorded with the action)');
+}
+
 /** `ops confirm`: carries out the proposed step (or the one the operator names); audited. */
 export async function confirmEscalation(deps: EscalationDeps, d: OperatorDecision): Promise<StepResult> {
+  assertOperator(d.by);
   const db = deps.disburse.db;
   const t = now(deps);
   const e = await openEscalationOf(db, d.orderId);
@@ -505,6 +520,7 @@ export async function confirmEscalation(deps: EscalationDeps, d: OperatorDecisio
 
 /** `ops reject`: the step is not carried out; the order stays failed (a loan fails, a collection goes back to its hold). */
 export async function rejectEscalation(deps: EscalationDeps, d: OperatorDecision & { reason: string }): Promise<void> {
+  assertOperator(d.by);
   const db = deps.disburse.db;
   const t = now(deps);
   const e = await openEscalationOf(db, d.orderId);

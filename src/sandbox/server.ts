@@ -1,13 +1,19 @@
 // The sandbox payment platform: a real HTTP service with its own Postgres schema,
 // behaving like the third-party platform (idempotent request ids, error codes,
-// card cut-offs, seeded faults). Used in-process by tests and the demo, and by
-// `lendpay sandbox serve`.
+// card cut-offs, seeded faults). Used in-process by tests and the demo (only when
+// asked: LENDPAY_SANDBOX_IN_PROCESS=1 or the demo itself), and by `lendpay sandbox
+// serve`. Its admin routes (/admin/*: accounts, settlement, faults, clock, duplicate
+// payouts) are what a real platform does not have; they take a bearer token of their
+// own, the admin token, so that nobody else on the host can inject faults or move the
+// clock of the platform lendpay pays through.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { createPool } from '../../db/connection.ts';
 import { payoutArrival, type Calendar } from '../calendar/calendar.ts';
 import { MAX_BATCH } from '../channel/types.ts';
 import { systemClock, type Clock } from '../dates.ts';
+import { randomAdminToken } from './admin.ts';
 import { decideFault, NO_FAULTS, parseFaultPlan, type FaultPlan } from './faults.ts';
 import { ensureSchema, newPlatformRef, payloadHash, processBatch, toOutcome, type Item, type ItemResult, type MoneyOp } from './store.ts';
 
@@ -21,12 +27,17 @@ export interface SandboxOptions {
   /** Largest single amount per operation, in fen; above it LIMIT_EXCEEDED. */
   limits?: Partial<Record<MoneyOp, number>>;
   poolSize?: number;
+  /** the bearer token of the admin routes; absent: a random one (see SandboxServer.adminToken) */
+  adminToken?: string;
 }
 
 export interface SandboxServer {
   url: string;
+  /** what the admin routes take as `Authorization: Bearer …`; hand it only to the sandbox's own callers */
+  adminToken: string;
   close(): Promise<void>;
 }
+
 
 export const MAX_ADMIN_BATCH = 10_000;
 
@@ -54,7 +65,22 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
   const deliveries = new Map<string, number>();
   const hung = new Set<{ timer: NodeJS.Timeout; socket: Socket }>();
 
+  const adminToken = opts.adminToken ?? randomAdminToken();
+  if (adminToken.length < 16) throw new Error('sandbox admin token: expected at least 16 characters');
+  const adminHash = createHash('sha256').update(adminToken).digest();
   const app = Fastify({ logger: false, bodyLimit: 32 * 1024 * 1024, forceCloseConnections: true });
+  // Every path under /admin (a route or not) needs the admin token: compared as hashes in constant time.
+  app.addHook('onRequest', async (req, reply) => {
+    const route = req.routeOptions.url ?? '';
+    if (!/^\/admin(\/|\?|$)/.test(req.url) && !route.startsWith('/admin')) return;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    const ok = m !== null && timingSafeEqual(createHash('sha256').update(m[1]!).digest(), adminHash);
+    if (!ok) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="sandbox-admin"').send({
+        error: { code: 'UNAUTHORIZED', message: 'the sandbox admin routes need `Authorization: Bearer <admin token>` (LENDPAY_SANDBOX_ADMIN_TOKEN)' },
+      });
+    }
+  });
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof BadRequest) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
     const status = (err as { statusCode?: number }).statusCode;
@@ -212,7 +238,21 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
   });
   app.post('/v1/requests/query', async (req) => ({ results: await queryIds(listOf(req.body, 'requestIds', MAX_BATCH).map((x, i) => str(x, `$.requestIds[${i}]`))) }));
 
-  // ---- admin API (tests, demo, reconciliation) ----
+  // The merchant's statement of payouts from its accounts, as a real platform gives
+  // one for reconciliation (a platform route: no admin token).
+  app.get('/v1/statement/payouts', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const after = q.after === undefined ? null : Number(q.after);
+    if (after !== null && !Number.isSafeInteger(after)) bad('after', 'expected a movement id');
+    const { rows } = await pool.query(
+      `select id, request_id, platform_ref, kind, from_account, to_account, from_card, to_card, amount, arrives_at, created_at from sandbox.movements
+       where kind in ('payout', 'payout_duplicate') and ($1::int8 is null or id > $1) order by id limit $2`,
+      [after, limitOf(q.limit)],
+    );
+    return { movements: rows.map(movementView) };
+  });
+
+  // ---- admin API (tests, demo, reconciliation checks): the admin token ----
   app.post('/admin/accounts', async (req) => {
     const b = obj(req.body, '$');
     const accounts = b.accounts === undefined ? [] : listOf(b, 'accounts', MAX_ADMIN_BATCH).map((x, i) => {
@@ -346,9 +386,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
        where ($1::int8 is null or id > $1) and ($2::text is null or request_id = $2) order by id limit $3`,
       [after, q.requestId ?? null, limitOf(q.limit)],
     );
-    return {
-      movements: rows.map((r) => ({ id: r.id, requestId: r.request_id, platformRef: r.platform_ref, kind: r.kind, fromAccount: r.from_account, toAccount: r.to_account, fromCard: r.from_card, toCard: r.to_card, amount: r.amount, arrivesAt: r.arrives_at, createdAt: r.created_at })),
-    };
+    return { movements: rows.map(movementView) };
   });
 
   app.post('/admin/faults', async (req) => {
@@ -384,6 +422,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxServer>
   const url = await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   return {
     url,
+    adminToken,
     async close() {
       for (const h of hung) {
         clearTimeout(h.timer);
@@ -436,6 +475,10 @@ function withdrawItem(body: unknown, at: string): Item {
   const requestId = reqId(b.requestId, `${at}.requestId`);
   const p = { accountId: str(b.accountId, `${at}.accountId`), cardId: str(b.cardId, `${at}.cardId`), amount: fen(b.amount, `${at}.amount`, false) };
   return { requestId, op: 'withdraw', hash: payloadHash('withdraw', p), amount: p.amount, fromAccount: p.accountId, toCard: p.cardId };
+}
+
+function movementView(r: Record<string, any>) {
+  return { id: r.id, requestId: r.request_id, platformRef: r.platform_ref, kind: r.kind, fromAccount: r.from_account, toAccount: r.to_account, fromCard: r.from_card, toCard: r.to_card, amount: r.amount, arrivesAt: r.arrives_at, createdAt: r.created_at };
 }
 
 function wire(r: ItemResult) {

@@ -1,5 +1,5 @@
 // The HTTP API against real Postgres and the real sandbox: idempotency (replay, 409),
-// validation (400 naming the field), the token (401), reads, /openapi.json, /metrics.
+// validation (400 naming the field), the token (401), reads (role read), /openapi.json, /metrics.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { world, type World } from '../disbursement/setup.ts';
@@ -9,6 +9,7 @@ import { systemClock } from '../../src/dates.ts';
 import type { FastifyInstance } from 'fastify';
 
 const TOKEN = 'test-token-0123456789abcdef';
+const READ = 'test-read-token-0123456789abcdef';
 let w: World;
 let app: FastifyInstance;
 const logLines: string[] = [];
@@ -17,7 +18,7 @@ test.before(async () => {
   w = await world('api');
   app = await buildApi({
     db: w.t.db, log: makeLogger('info', { write: (s: string) => { logLines.push(s); } }), clock: systemClock, host: '127.0.0.1', port: 0,
-    apiToken: TOKEN, stuckAfterMinutes: 10, disburseDeps: async () => w.deps,
+    apiToken: TOKEN, tokens: [{ name: 'dashboard', role: 'read', token: READ }], stuckAfterMinutes: 10, disburseDeps: async () => w.deps,
   });
   await app.ready();
 });
@@ -27,6 +28,8 @@ test.after(async () => {
 });
 
 const auth = { authorization: `Bearer ${TOKEN}` };
+const reader = { authorization: `Bearer ${READ}` };
+const get = (url: string) => app.inject({ url, headers: reader });
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url, payload: body as object, headers: { 'content-type': 'application/json', ...headers } });
 
@@ -127,23 +130,23 @@ test('reads: eligibility, customer, outflow, loan, order timeline', async () => 
   assert.is((await post('/eligibility/check', { customerId: 'NOPE' }, auth)).statusCode, 404);
   assert.is((await post('/eligibility/check', {}, auth)).json().errors[0].path, 'body.customerId');
 
-  const c = await app.inject({ url: '/customers/G1' });
+  const c = await get('/customers/G1');
   assert.is(c.statusCode, 200);
   assert.not.ok('name' in c.json(), 'no names in the API');
   assert.is(c.json().bankCards[0].last4, '9651');
   assert.is(c.json().loans.length, 1);
-  assert.is((await app.inject({ url: '/customers/NOPE' })).statusCode, 404);
+  assert.is((await get('/customers/NOPE')).statusCode, 404);
 
-  const o = await app.inject({ url: '/customers/G1/outflow' });
+  const o = await get('/customers/G1/outflow');
   assert.equal(o.json(), { customerId: 'G1', allowed: true, reason: null, holds: [] });
 
   const loanId = c.json().loans[0].id;
-  const l = await app.inject({ url: `/loans/${loanId}` });
+  const l = await get(`/loans/${loanId}`);
   assert.is(l.statusCode, 200);
   const payout = l.json().orders.find((x: any) => x.kind === 'payout');
   assert.ok(payout);
   for (const ref of [String(payout.id), encodeURIComponent(payout.idempotencyKey)]) {
-    const t = await app.inject({ url: `/orders/${ref}` });
+    const t = await get(`/orders/${ref}`);
     assert.is(t.statusCode, 200, t.body);
     const j = t.json();
     assert.is(j.order.status, 'succeeded');
@@ -152,8 +155,8 @@ test('reads: eligibility, customer, outflow, loan, order timeline', async () => 
     assert.equal(j.timeline.map((x: any) => x.kind).filter((k: string) => k !== 'state'), ['decision', 'loan', 'created', 'attempt.submitted', 'attempt.resolved', 'journal']);
     assert.ok(j.journal[0].lines.length >= 2);
   }
-  assert.is((await app.inject({ url: '/orders/999999' })).statusCode, 404);
-  assert.is((await app.inject({ url: '/loans/L0' })).statusCode, 404);
+  assert.is((await get('/orders/999999')).statusCode, 404);
+  assert.is((await get('/loans/L0')).statusCode, 404);
 });
 
 test('/openapi.json is generated from the route schemas', async () => {
@@ -166,12 +169,12 @@ test('/openapi.json is generated from the route schemas', async () => {
   assert.ok(loanPost.parameters.some((p: any) => p.in === 'header' && p.name === 'idempotency-key' && p.required));
   assert.ok(loanPost.requestBody.content['application/json'].schema.properties.amount);
   assert.equal(loanPost.security, [{ bearer: [] }]);
-  assert.not.ok(doc.paths['/metrics']);
+  assert.ok(doc.paths['/metrics'].get.responses['200'].content['text/plain'], '/metrics is documented as text');
 });
 
 test('/healthz and /metrics', async () => {
   assert.equal((await app.inject({ url: '/healthz' })).json(), { ok: true });
-  const m = await app.inject({ url: '/metrics' });
+  const m = await get('/metrics');
   assert.is(m.statusCode, 200);
   assert.match(m.headers['content-type'] as string, /text\/plain/);
   const text = m.body;

@@ -3,16 +3,9 @@
 // settlement, post-settlement collection, the hold monitor), one escalation waiting
 // for an operator, the HTTP API over it, and headless Chromium as the project runs it.
 //
-// The auth contract (/work/notes/auth-contract.md: named tokens with roles, the
-// principal on the request, operator actions without `by`) is implemented on the
-// security branch. Until it is merged, `contractAuth` below plays its part in these
-// tests only, as the contract states it, so the page is tested against the contract's
-// answers; once the roles land, replace it by the real token settings (READ/OPERATOR
-// tokens in startApi's deps) and delete it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import * as assert from 'uvu/assert';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createContext, type Context } from '../../src/cli/context.ts';
@@ -25,43 +18,20 @@ import { applyForLoan } from '../../src/disbursement/disburse.ts';
 import { adminPost } from '../../src/sandbox/admin.ts';
 import { businessDateAt, systemClock, type BusinessDate } from '../../src/dates.ts';
 import type { Fen } from '../../src/money.ts';
-import type { Principal } from '../../src/api/routes/dashboard.ts';
+import type { ApiToken } from '../../src/config.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumInstalled = fs.existsSync(CHROMIUM);
 
-export const TOKENS: Record<string, Principal> = {
-  'read-token-0123456789abcdef': { name: 'viewer-bob', role: 'read' },
-  'operator-token-0123456789abcd': { name: 'ops-alice', role: 'operator' },
-  'write-token-0123456789abcdefg': { name: 'loan-system', role: 'write' },
-};
+/** The API's named tokens, each with its role, as a deployment's token file gives them. */
 export const READ_TOKEN = 'read-token-0123456789abcdef';
 export const OPERATOR_TOKEN = 'operator-token-0123456789abcd';
 export const WRITE_TOKEN = 'write-token-0123456789abcdefg';
-
-const RANK = { read: 1, operator: 2 } as const;
-
-/** The auth contract's behaviour, for these tests only (see the file's head). */
-export function contractAuth(app: FastifyInstance): void {
-  app.addHook('onRequest', async (req, reply) => {
-    const cfg = req.routeOptions.config as { role?: 'read' | 'operator' | 'write'; public?: boolean; auth?: boolean };
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const p = m ? TOKENS[m[1]!] : undefined;
-    const need = cfg.role ?? (cfg.auth ? 'operator' : null);
-    if (cfg.public || need === null) return;
-    if (!p) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'UNAUTHORIZED', message: 'missing or unknown bearer token' });
-    const ok = need === 'write' ? p.role === 'write' : p.role !== 'write' && RANK[p.role] >= RANK[need];
-    if (!ok) return reply.code(403).send({ error: 'FORBIDDEN', message: `${p.name} (${p.role}) may not call this` });
-    (req as unknown as { principal: Principal }).principal = p;
-  });
-  // Operator actions take no `by`: the actor is the token's name.
-  app.addHook('preValidation', async (req, reply) => {
-    if (!req.url.startsWith('/ops/orders/')) return;
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if ('by' in body) return reply.code(400).send({ error: 'INVALID_INPUT', message: 'body.by is not accepted: the actor is the token\'s name', errors: [{ path: 'body.by', message: 'is not accepted' }] });
-    req.body = { ...body, by: (req as unknown as { principal: Principal }).principal.name };
-  });
-}
+export const TOKENS: readonly ApiToken[] = [
+  { name: 'viewer-bob', role: 'read', token: READ_TOKEN },
+  { name: 'ops-alice', role: 'operator', token: OPERATOR_TOKEN },
+  { name: 'loan-system', role: 'write', token: WRITE_TOKEN },
+];
 
 export interface DashboardWorld {
   t: TestDatabase;
@@ -78,7 +48,7 @@ export interface DashboardWorld {
 export async function dashboardWorld(label: string, opts: { size?: number; loans?: number; queued?: boolean } = {}): Promise<DashboardWorld> {
   const t = await freshDatabase(label);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-dash-'));
-  const ctx = createContext({ ...process.env, DATABASE_URL: t.url, LENDPAY_DATA_DIR: dataDir });
+  const ctx = createContext({ ...process.env, DATABASE_URL: t.url, LENDPAY_DATA_DIR: dataDir, LENDPAY_SANDBOX_IN_PROCESS: '1' });
   const date = businessDateAt(new Date());
   let queuedOrder = 0;
   let queuedLoan = '';
@@ -87,7 +57,8 @@ export async function dashboardWorld(label: string, opts: { size?: number; loans
   } else {
     await ctx.database();
   }
-  const { url: platformUrl } = await ctx.platform();
+  const { url: platformUrl, sandbox } = await ctx.platform();
+  if (!sandbox) throw new Error('the dashboard world needs the in-process sandbox');
   if (opts.queued ?? true) {
     // A large payout that fails with the channel unavailable: the escalation rules ask an
     // operator to confirm the platform's resend, so it waits in the queue.
@@ -96,9 +67,9 @@ export async function dashboardWorld(label: string, opts: { size?: number; loans
       .where((eb) => eb.not(eb.exists(eb.selectFrom('loans').select('loans.id').whereRef('loans.customer_id', '=', 'eligibility_decisions.customer_id'))))
       .orderBy('limit_fen', 'desc').executeTakeFirst();
     assert.ok(who, 'the demo population has a whitelisted customer with a limit above 100,000.00 and no loan');
-    await adminPost(platformUrl, '/admin/faults', { seed: 7, rules: [{ op: 'payout', rate: 1, kind: 'fail', code: 'CHANNEL_UNAVAILABLE' }] });
+    await adminPost(sandbox, '/admin/faults', { seed: 7, rules: [{ op: 'payout', rate: 1, kind: 'fail', code: 'CHANNEL_UNAVAILABLE' }] });
     const r = await applyForLoan(await ctx.disburseDeps(), { customerId: who.customer_id, amount: 10_000_100 as Fen, rail: 'balance', requestId: `dash-queued-${label}` });
-    await adminPost(platformUrl, '/admin/faults', { seed: 0, rules: [] });
+    await adminPost(sandbox, '/admin/faults', { seed: 0, rules: [] });
     assert.ok(r.ok && r.loan.status === 'disbursing', JSON.stringify(r));
     queuedLoan = r.ok ? r.loan.id : '';
     const o = await t.db.selectFrom('orders').select('id').where('loan_id', '=', queuedLoan).where('kind', '=', 'payout').executeTakeFirstOrThrow();
@@ -106,10 +77,8 @@ export async function dashboardWorld(label: string, opts: { size?: number; loans
   }
   const api = await startApi({
     db: t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, stuckAfterMinutes: 10,
-    // this branch's write routes still check LENDPAY_API_TOKEN before anything else: the operator's token is it
-    apiToken: OPERATOR_TOKEN,
+    apiToken: null, tokens: TOKENS,
     disburseDeps: () => ctx.disburseDeps(), escalationDeps: () => escalationDeps(ctx), collectionDeps: () => collectionDeps(ctx),
-    extensions: { routes: [contractAuth] },
   });
   return {
     t, ctx, date, api, platformUrl, queuedOrder, queuedLoan,

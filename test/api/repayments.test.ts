@@ -13,6 +13,7 @@ import type { CollectionDeps } from '../../src/collection/service.ts';
 import type { Fen } from '../../src/money.ts';
 
 const TOKEN = 'repayments-test-token-0123456789';
+const READ = 'repayments-read-token-0123456789';
 let w: World;
 let api: ApiServer;
 let loanId = '';
@@ -26,7 +27,7 @@ test.before(async () => {
   loanId = res.ok ? res.loan.id : '';
   await w.admin('/admin/accounts', { cards: [{ id: 'G1-K1', customerId: 'G1', bank: 'CMB', last4: '9651', balance: 500_000 }] });
   api = await startApi({
-    db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, apiToken: TOKEN, stuckAfterMinutes: 10,
+    db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, apiToken: TOKEN, tokens: [{ name: 'reader', role: 'read', token: READ }], stuckAfterMinutes: 10,
     disburseDeps: async () => w.deps, collectionDeps: async () => c,
   });
 });
@@ -70,7 +71,7 @@ test('a repayment above what is owed is refused (422); bad bodies name the field
 
 test('/metrics reports the operator queue and open alerts', async () => {
   await w.t.db.insertInto('alerts' as never).values({ kind: 'order_stuck', message: 'test', rule: 'order-stuck', subject: 'x', severity: 'critical' } as never).execute();
-  const text = await (await fetch(`${api.url}/metrics`)).text();
+  const text = await (await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${READ}` } })).text();
   assert.match(text, /lendpay_operator_queue_size 0/);
   assert.match(text, /lendpay_alerts_open\{rule="order-stuck",severity="critical"\} 1/);
 });

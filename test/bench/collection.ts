@@ -16,7 +16,7 @@
 //   collection-limits  a plain INSERT … SELECT of the same order + journal rows
 import { sql } from 'kysely';
 import type { Db } from '../../db/connection.ts';
-import { createContext, type Context } from '../../src/cli/context.ts';
+import { createContext, sandboxOf, type Context } from '../../src/cli/context.ts';
 import { adminPost } from '../../src/sandbox/admin.ts';
 import { applyForLoan, recoverOpenAttempts } from '../../src/disbursement/disburse.ts';
 import { collectionDeps, runPostSettlement } from '../../src/cli/commands/collection.ts';
@@ -46,7 +46,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export function benchCli(ctx: StageContext): Context {
   let c = ctx.state.get('cli') as Context | undefined;
   if (!c) {
-    const made = createContext({ ...process.env, DATABASE_URL: ctx.database.url, LENDPAY_LOG_LEVEL: 'warn' });
+    const made = createContext({ ...process.env, DATABASE_URL: ctx.database.url, LENDPAY_LOG_LEVEL: 'warn', LENDPAY_SANDBOX_IN_PROCESS: '1' });
     ctx.state.set('cli', made);
     ctx.onClose(() => made.close());
     c = made;
@@ -219,8 +219,8 @@ export const COLLECTION_STAGES: Stage[] = [
             const amount = r.mix === 'own' ? r.due + Math.floor(r.due * r.r_extra) : r.mix === 'hold' ? Math.floor(r.due * 0.4 * r.r_extra) : 0;
             if (amount > 0) lines.push({ accountId: r.a1, amount });
           }
-          for (let i = 0; i < accounts.length; i += ADMIN_PAGE) await adminPost(platform.url, '/admin/accounts', { mode: 'replace', accounts: accounts.slice(i, i + ADMIN_PAGE) });
-          if (lines.length > 0) await adminPost(platform.url, '/admin/settle', { lines });
+          for (let i = 0; i < accounts.length; i += ADMIN_PAGE) await adminPost(sandboxOf(platform), '/admin/accounts', { mode: 'replace', accounts: accounts.slice(i, i + ADMIN_PAGE) });
+          if (lines.length > 0) await adminPost(sandboxOf(platform), '/admin/settle', { lines });
           settledLines += lines.length;
           settledFen += lines.reduce((s, l) => s + l.amount, 0);
         },
@@ -257,7 +257,7 @@ export const COLLECTION_STAGES: Stage[] = [
       const all = pool.rows;
       if (all.length < 2) return [];
       for (let i = 0; i < all.length; i += ADMIN_PAGE) {
-        await adminPost(platform.url, '/admin/accounts', { mode: 'open', accounts: all.slice(i, i + ADMIN_PAGE).map((r) => ({ id: r.a1, customerId: r.customer_id, balance: r.balance })) });
+        await adminPost(sandboxOf(platform), '/admin/accounts', { mode: 'open', accounts: all.slice(i, i + ADMIN_PAGE).map((r) => ({ id: r.a1, customerId: r.customer_id, balance: r.balance })) });
       }
       const serialLoans = Math.min(100, Math.floor(all.length / 10));
       const serial = all.slice(0, serialLoans);
@@ -411,7 +411,7 @@ export const COLLECTION_STAGES: Stage[] = [
         where h.status = 'open' order by h.customer_id
       `.execute(db);
       const arriving = open.rows.filter((_, i) => i % 3 === 0).map((h) => ({ accountId: h.account, amount: h.amount_fen }));
-      for (let i = 0; i < arriving.length; i += ADMIN_PAGE) await adminPost(platform.url, '/admin/settle', { lines: arriving.slice(i, i + ADMIN_PAGE) });
+      for (let i = 0; i < arriving.length; i += ADMIN_PAGE) await adminPost(sandboxOf(platform), '/admin/settle', { lines: arriving.slice(i, i + ADMIN_PAGE) });
       const deps = await collectionDeps(c);
       collectionPhases.clear();
       const t0 = performance.now();

@@ -14,6 +14,7 @@ import type { Fen } from '../../src/money.ts';
 import type { Stage, StageContext, StageRow } from './stages.ts';
 import { adminPost } from '../../src/sandbox/admin.ts';
 import { benchCli } from './collection.ts';
+import { sandboxOf } from '../../src/cli/context.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -64,7 +65,7 @@ async function stopWorker(w: Worker): Promise<void> {
 }
 
 async function scrape(w: Worker, token: string): Promise<{ statements: number; groups: number; items: number }> {
-  const res = await fetch(`${w.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${w.url}/metrics`, { headers: { authorization: `Bearer ${token}-read` } });
   const text = await res.text();
   const val = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return { statements: val('lendpay_db_statements_total'), groups: val('lendpay_disburse_groups_total'), items: val('lendpay_disburse_group_items_total') };
@@ -90,11 +91,11 @@ export const DISBURSE_API_STAGE: Stage = {
     // fewer eligible merchants than planned (a small population): every measurement shrinks alike
     const scale = Math.min(1, pool.length / (2 * perWorkerSet));
     for (let i = 0; i < pool.length; i += 10_000) {
-      await adminPost(platform.url, '/admin/accounts', { mode: 'open', accounts: pool.slice(i, i + 10_000).map((r) => ({ id: r.a1, customerId: r.customer_id, balance: r.balance })) });
+      await adminPost(sandboxOf(platform), '/admin/accounts', { mode: 'open', accounts: pool.slice(i, i + 10_000).map((r) => ({ id: r.a1, customerId: r.customer_id, balance: r.balance })) });
     }
     const token = randomBytes(24).toString('hex');
     const env: NodeJS.ProcessEnv = {
-      ...process.env, DATABASE_URL: ctx.database.url, LENDPAY_CHANNEL_URL: platform.url, LENDPAY_API_TOKEN: token,
+      ...process.env, DATABASE_URL: ctx.database.url, LENDPAY_CHANNEL_URL: platform.url, LENDPAY_API_TOKEN: token, LENDPAY_READ_TOKEN: `${token}-read`,
       LENDPAY_LOG_LEVEL: 'info', LENDPAY_API_WRITES_PER_MINUTE: '1000000', LENDPAY_API_HOST: '127.0.0.1',
     };
     const xacts = async () => Number((await sql<{ n: string }>`select xact_commit::text as n from pg_stat_database where datname = current_database()`.execute(db)).rows[0]!.n);

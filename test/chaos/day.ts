@@ -27,7 +27,7 @@ import { importCustomersFile } from '../../db/import.ts';
 import { writePopulationJsonl } from '../../src/demo/population.ts';
 import { businessDateAt, systemClock, type BusinessDate, type Clock } from '../../src/dates.ts';
 import { addDays } from '../../src/loans/schedule.ts';
-import { adminPost, openImportedOnSandbox, openLenderAccounts } from '../../src/sandbox/admin.ts';
+import { adminGet as sandboxAdminGet, adminPost, openImportedOnSandbox, openLenderAccounts, randomAdminToken } from '../../src/sandbox/admin.ts';
 import { activeRuleSetForBatch } from '../../src/cli/nightly.ts';
 import { storedCollectionRules } from '../../jobs/evaluators.ts';
 import { QUEUES, FAILOVER_BOUND_SECONDS } from '../../jobs/boss.ts';
@@ -225,11 +225,13 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     // the workers (told LENDPAY_CHANNEL_URL explicitly) look for it.
     const port = await freePort();
     const platformUrl = `http://127.0.0.1:${port}`;
+    // the sandbox's admin routes take a token of their own: the harness and the workers are given it
+    const platformAdmin = { url: platformUrl, adminToken: randomAdminToken() };
     const startSandbox = async (): Promise<void> => {
       let child: Child;
       // the sandbox does not wait for its database (a server restarting): the harness tries again
       for (let tries = 1; ; tries++) {
-        child = spawnCli(['sandbox', 'serve', '--port', String(port)], { DATABASE_URL: withApp(url, 'chaos-sandbox'), LENDPAY_RULES_DIR: rulesDir, LENDPAY_LOG_LEVEL: 'warn' });
+        child = spawnCli(['sandbox', 'serve', '--port', String(port)], { DATABASE_URL: withApp(url, 'chaos-sandbox'), LENDPAY_RULES_DIR: rulesDir, LENDPAY_LOG_LEVEL: 'warn', LENDPAY_SANDBOX_ADMIN_TOKEN: platformAdmin.adminToken });
         sandbox = child;
         if (await waitFor(child, /listening on (http:\/\/\S+?) /, 30_000)) break;
         killedSandboxes.add(child);
@@ -247,12 +249,12 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     };
     const sandboxUp = (async () => {
       await startSandbox();
-      await openLenderAccounts(platformUrl, LENDER);
-      await openImportedOnSandbox(db, platformUrl);
+      await openLenderAccounts(platformAdmin, LENDER);
+      await openImportedOnSandbox(db, platformAdmin);
     })();
     const channel = createHttpChannel({ baseUrl: platformUrl, timeoutMs: CHANNEL_TIMEOUT_MS });
-    const admin = (route: string, body: unknown) => steady(() => adminPost(platformUrl, route, body)) as Promise<any>;
-    const adminGet = async (route: string) => (await fetch(`${platformUrl}${route}`)).json() as Promise<any>;
+    const admin = (route: string, body: unknown) => steady(() => adminPost(platformAdmin, route, body)) as Promise<any>;
+    const adminGet = (route: string) => sandboxAdminGet(platformAdmin, route) as Promise<any>;
 
     // ---- pg-boss: the harness only enqueues; the workers' own supervisors fail a dead worker's jobs ----
     boss = new PgBoss({ connectionString: withApp(url, 'chaos-harness'), schema: 'pgboss', supervise: false, max: 3 });
@@ -263,7 +265,7 @@ export async function runChaosDay(seed: number, opts: DayOptions): Promise<DayRe
     // ---- the workers ----
     const workerEnv = (i: number): Record<string, string> => ({
       DATABASE_URL: withApp(url, `chaos-worker-${i}`), LENDPAY_CHANNEL_URL: platformUrl, LENDPAY_RULES_DIR: rulesDir,
-      LENDPAY_API_TOKEN: TOKEN, LENDPAY_CHANNEL_TIMEOUT_MS: String(CHANNEL_TIMEOUT_MS), LENDPAY_CHUNK_SIZE: '20', LENDPAY_LOG_LEVEL: 'info',
+      LENDPAY_API_TOKEN: TOKEN, LENDPAY_SANDBOX_ADMIN_TOKEN: platformAdmin.adminToken, LENDPAY_CHANNEL_TIMEOUT_MS: String(CHANNEL_TIMEOUT_MS), LENDPAY_CHUNK_SIZE: '20', LENDPAY_LOG_LEVEL: 'info',
       LENDPAY_DATA_DIR: tmp, LENDPAY_API_WRITES_PER_MINUTE: '100000', LENDPAY_WORKER_CONCURRENCY: '2',
     });
     const dropConnections = async (pattern: string): Promise<number> => {

@@ -12,7 +12,7 @@ import { compileEligibility } from '../../src/eligibility/evaluate.ts';
 import { businessDateAt, monthsBefore, systemClock, type Clock } from '../../src/dates.ts';
 import { startSandbox, type SandboxServer } from '../../src/sandbox/server.ts';
 import { createHttpChannel } from '../../src/channel/http-channel.ts';
-import { adminPost, openImportedOnSandbox, openLenderAccounts } from '../../src/sandbox/admin.ts';
+import { adminGet, adminPost, openImportedOnSandbox, openLenderAccounts } from '../../src/sandbox/admin.ts';
 import type { DisburseDeps } from '../../src/disbursement/disburse.ts';
 import { checkLedger } from '../../src/ledger/reconcile.ts';
 
@@ -58,14 +58,14 @@ export async function world(label: string, opts: { clock?: Clock; timeoutMs?: nu
   await insertDecisions(t.db, today, null, ruleSet.hash, inputs.map((x) => ev.evaluate(x, today)));
 
   const server = await startSandbox({ databaseUrl: t.url, port: 0, host: '127.0.0.1', calendar: ruleSet.calendar! });
-  await openLenderAccounts(server.url, LENDER);
-  await openImportedOnSandbox(t.db, server.url);
+  await openLenderAccounts(server, LENDER);
+  await openImportedOnSandbox(t.db, server);
   const channel = createHttpChannel({ baseUrl: server.url, timeoutMs: opts.timeoutMs ?? 1500 });
   const deps: DisburseDeps = { db: t.db, channel, clock, calendar: ruleSet.calendar!, pricing: ruleSet.pricing!, lender: LENDER, allowLegacyMode: false };
   return {
     t, server, deps,
-    admin: (route, body) => adminPost(server.url, route, body),
-    adminGet: async (route) => (await fetch(`${server.url}${route}`)).json(),
+    admin: (route, body) => adminPost(server, route, body),
+    adminGet: (route) => adminGet(server, route),
     async ledgerOk() {
       const c = await checkLedger(t.db, channel, LENDER.accountId);
       return { balanced: c.balanced, agrees: c.platform.every((p) => p.agrees) };

@@ -212,4 +212,75 @@ test('CRLF line ends, a BOM and no final newline are fine; names with quotes sur
   assert.is((await getCustomerRecord(t.db, 'M1'))?.name, 'A "quoted", {odd} \\ name');
 });
 
+test('bad bytes: a line with invalid UTF-8 refuses the file naming the line (regression: it was stored as U+FFFD and the import exited 0)', async () => {
+  const f = path.join(dir, 'latin1.jsonl');
+  // line 2 is Latin-1, as a spreadsheet export may write it: "Caf\xe9" is not UTF-8
+  const bad = Buffer.from(customer('M2', (o) => (o.name = 'Cafe')).replace('Cafe', 'Caf\u0000'), 'utf8');
+  bad[bad.indexOf(0)] = 0xe9;
+  fs.writeFileSync(f, Buffer.concat([Buffer.from(customer('M1') + '\n'), bad, Buffer.from('\n' + customer('M3') + '\n')]));
+  const err = await refusal(importCustomersFile(t.db, f));
+  assert.is(err.code, 'IMPORT_INVALID');
+  assert.is(err.message, `${f}: 1 bad line(s); nothing was imported`);
+  assert.equal(err.details, [`line 2: not valid UTF-8 (byte ${bad.indexOf(0xe9) + 1} of the line); save the file as UTF-8`]);
+  assert.equal(await counts(), { c: 0, a: 0, k: 0, f: 0 });
+  assert.is((await sql<{ n: number }>`select count(*)::int as n from customers where name like ${'%\uFFFD%'}`.execute(t.db)).rows[0]?.n, 0);
+  // the other ways bytes go wrong: a truncated sequence at the end of a line, an overlong form, a surrogate
+  for (const bytes of [[0xe6, 0x88], [0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+    const g = path.join(dir, `bytes-${bytes.join('-')}.jsonl`);
+    const line = Buffer.from(customer('M9', (o) => (o.name = 'XX')));
+    const at = line.indexOf('XX');
+    fs.writeFileSync(g, Buffer.concat([line.subarray(0, at), Buffer.from(bytes), line.subarray(at + 2)]));
+    const e = await refusal(importCustomersFile(t.db, g));
+    assert.equal(e.details, [`line 1: not valid UTF-8 (byte ${at + 1} of the line); save the file as UTF-8`], bytes.join(' '));
+  }
+});
+
+test('a lone surrogate escape in a text field is refused, not stored as U+FFFD', async () => {
+  const err = await refusal(importCustomersFile(t.db, file(customer('M1'), customer('M2').replace('"name":"商户 M2"', '"name":"\\ud800 shop"'))));
+  assert.equal(err.details, ['line 2: name: contains a lone surrogate (a \\uD800-\\uDFFF escape without its pair): not valid Unicode']);
+  // a pair is a character like any other
+  await importCustomersFile(t.db, file(customer('M3').replace('"name":"商户 M3"', '"name":"\\ud83d\\ude00 shop"')));
+  assert.is((await getCustomerRecord(t.db, 'M3'))?.name, '\u{1F600} shop');
+});
+
+test('problems of every kind come back together, in file order: a bad line, a second id, an account of another customer', async () => {
+  const err = await refusal(importCustomersFile(t.db, file(
+    customer('M1'), customer('M2', (o) => (o.segment = 'mall')), customer('M3'), customer('M1'), customer('M4', (o) => (o.accounts[0].id = 'M3-A')),
+  )));
+  assert.equal(err.details, [
+    'line 2: segment: expected one of supply_chain, open_platform, external, got "mall"',
+    'line 4: id: customer M1 already appears on line 1',
+    'line 5: accounts[0].id: account M3-A already belongs to customer M3',
+  ]);
+  assert.match(err.message, /3 bad line\(s\); nothing was imported/);
+  assert.equal(await counts(), { c: 0, a: 0, k: 0, f: 0 });
+});
+
+test('the bulk load (foreign keys dropped for the merge and added back, validated): the same result, the same keys after, the same refusals', async () => {
+  const keys = async () => (await sql<{ def: string }>`
+    select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) as def from pg_constraint
+    where contype = 'f' and confrelid = 'customers'::regclass order by 1`.execute(t.db)).rows.map((r) => r.def);
+  const before = await keys();
+  assert.ok(before.some((k) => k.startsWith('customer_monthly_flows ')), before.join('\n'));
+  const res = await importCustomersFile(t.db, file(customer('M1'), customer('M2', (o) => o.accounts.push({ id: 'M2-B', primary: false, balance: '1.00' }))), { bulkLoadFrom: 1 });
+  assert.equal(res, { customers: 2, accounts: 3, cards: 2, flows: 4 });
+  assert.equal(await counts(), { c: 2, a: 3, k: 2, f: 4 });
+  assert.equal(await keys(), before, 'every foreign key is back as it was');
+  // a re-import through the same path updates by id
+  await importCustomersFile(t.db, file(customer('M1', (o) => (o.monthlyFlow = { '2026-06': '5.00' }))), { bulkLoadFrom: 1 });
+  assert.equal([...((await getCustomerRecord(t.db, 'M1'))?.monthlyFlow ?? [])], [['2026-04', 100000], ['2026-05', 200000], ['2026-06', 500]]);
+  // and a refused file leaves data and keys untouched
+  const err = await refusal(importCustomersFile(t.db, file(customer('M3'), customer('M4', (o) => (o.accounts[0].id = 'M1-A'))), { bulkLoadFrom: 1 }));
+  assert.equal(err.details, ['line 2: accounts[0].id: account M1-A already belongs to customer M1']);
+  assert.equal(await counts(), { c: 2, a: 3, k: 2, f: 5 });
+  assert.equal(await keys(), before);
+});
+
+test('importCustomers reports every line read and the sums imported, in fen', async () => {
+  const { importCustomers } = await import('../../db/import.ts');
+  const r = await importCustomers(t.db, file(customer('M1'), '', customer('M2', (o) => (o.accounts[0].balance = '0.01'))));
+  assert.equal([r.customers, r.lines], [2, 3]); // as wc -l counts them: the blank one too, none after the final newline
+  assert.equal(r.totals, { accountBalancesFen: 10_001n, cardBalancesFen: 1_000n, monthlyFlowFen: 600_000n });
+});
+
 test.run();

@@ -27,9 +27,11 @@ export async function startHarness(label: string, timeoutMs = 2000): Promise<Har
     server,
     channel,
     async admin(method, route, body) {
+      // the admin routes take the sandbox's admin token; the platform routes ignore it
+      const auth = { authorization: `Bearer ${server.adminToken}` };
       const res = await fetch(`${server.url}${route}`, {
         method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        ...(body === undefined ? { headers: auth } : { headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) }),
       });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : null, text };

@@ -40,7 +40,7 @@ if (!fs.existsSync(CHROMIUM)) {
     await sql`update order_attempts set platform_ref = ${XSS('ref')}, error_code = ${XSS('acode')}
       where order_id in (select id from orders where loan_id = ${loanId})`.execute(w.t.db);
     await sql`update loans set request_id = ${XSS('req')} where id = ${loanId}`.execute(w.t.db);
-    api = await startApi({ db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, apiToken: TOKEN, stuckAfterMinutes: 10, disburseDeps: async () => w.deps });
+    api = await startApi({ db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, apiToken: null, tokens: [{ name: 'viewer', role: 'read', token: TOKEN }], stuckAfterMinutes: 10, disburseDeps: async () => w.deps });
   });
   test.after(async () => {
     await api?.close();

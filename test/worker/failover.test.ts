@@ -19,7 +19,7 @@ import { POST_SETTLEMENT } from '../../jobs/post-settlement.ts';
 import { activeRuleSetForBatch } from '../../jobs/active-rules.ts';
 import { claimBatchRun, findBatchRun, getBatchRun } from '../../db/batch.repository.ts';
 import { importCustomersFile } from '../../db/import.ts';
-import { openImportedOnSandbox } from '../../src/sandbox/admin.ts';
+import { openImportedOnSandbox, randomAdminToken } from '../../src/sandbox/admin.ts';
 import { businessDateAt, monthsBefore, parseBusinessDate } from '../../src/dates.ts';
 
 const N = 120;
@@ -28,6 +28,7 @@ let t: TestDatabase;
 let boss: PgBoss;
 let sandbox: Child;
 let platformUrl = '';
+let sandboxToken = '';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-failover-'));
 const children: Child[] = [];
 
@@ -46,9 +47,12 @@ test.before(async () => {
   await ensureEscalationQueues(boss);
   const port = await freePort();
   platformUrl = `http://127.0.0.1:${port}`;
-  sandbox = spawnCli(['sandbox', 'serve', '--port', String(port)], { DATABASE_URL: t.url, LENDPAY_LOG_LEVEL: 'warn' });
+  // the sandbox's admin routes take a token of their own: the test opens the accounts with it
+  const adminToken = randomAdminToken();
+  sandbox = spawnCli(['sandbox', 'serve', '--port', String(port)], { DATABASE_URL: t.url, LENDPAY_LOG_LEVEL: 'warn', LENDPAY_SANDBOX_ADMIN_TOKEN: adminToken });
   if (!(await waitFor(sandbox, /listening on (http:\/\/\S+?) /, 30_000))) throw new Error(`the sandbox did not start: ${sandbox.output()}`);
-  await openImportedOnSandbox(t.db, platformUrl);
+  await openImportedOnSandbox(t.db, { url: platformUrl, adminToken });
+  sandboxToken = adminToken;
 });
 test.after(async () => {
   for (const c of [...children, sandbox]) if (c?.alive()) c.proc.kill('SIGKILL');
@@ -68,7 +72,7 @@ function freePort(): Promise<number> {
 
 function worker(extra: Record<string, string> = {}): Child {
   const c = spawnCli(['worker', '--no-schedule', '--no-http'], {
-    DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: platformUrl, LENDPAY_DATA_DIR: tmp, LENDPAY_CHUNK_SIZE: String(CHUNK),
+    DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: platformUrl, LENDPAY_SANDBOX_ADMIN_TOKEN: sandboxToken, LENDPAY_DATA_DIR: tmp, LENDPAY_CHUNK_SIZE: String(CHUNK),
     LENDPAY_WORKER_CONCURRENCY: '1', LENDPAY_LOG_LEVEL: 'info', ...extra,
   });
   children.push(c);
@@ -153,7 +157,7 @@ test(`failover-in-seconds: a post-settlement chunk, an escalation tick and an op
   const { version } = await activeRuleSetForBatch(t.db, path.resolve('rules'));
   // a real order to reprocess: a loan paid out through the platform
   const today = businessDateAt(new Date());
-  const env = { DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: platformUrl, LENDPAY_DATA_DIR: tmp, LENDPAY_LOG_LEVEL: 'warn' };
+  const env = { DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: platformUrl, LENDPAY_SANDBOX_ADMIN_TOKEN: sandboxToken, LENDPAY_DATA_DIR: tmp, LENDPAY_LOG_LEVEL: 'warn' };
   const nightly = await runCli(['batch', 'nightly', '--date', today, '--no-progress'], env);
   assert.is(nightly.code, 0, nightly.out);
   const loan = await runCli(['loan', 'apply', '--customer', 'F001', '--amount', '1000.00', '--request-id', 'failover-1', '--json'], env);
@@ -193,7 +197,7 @@ test(`failover-in-seconds: a post-settlement chunk, an escalation tick and an op
 // After a kill, an operator re-runs the batch: the command puts the dead worker's chunks
 // back on the queue and must say so (it said "nothing changed").
 test('a-re-run-that-requeues-says-what-it-did: nightly and post-settlement re-runs of an unfinished run say how many chunks they requeued', async () => {
-  const env = { DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: platformUrl, LENDPAY_DATA_DIR: tmp, LENDPAY_LOG_LEVEL: 'warn', LENDPAY_CHUNK_SIZE: String(CHUNK) };
+  const env = { DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: platformUrl, LENDPAY_SANDBOX_ADMIN_TOKEN: sandboxToken, LENDPAY_DATA_DIR: tmp, LENDPAY_LOG_LEVEL: 'warn', LENDPAY_CHUNK_SIZE: String(CHUNK) };
   const { version } = await activeRuleSetForBatch(t.db, path.resolve('rules'));
   const date = parseBusinessDate('2026-07-01');
   // a run whose chunk jobs were lost with their worker: claimed, chunks pending, nothing on the queue

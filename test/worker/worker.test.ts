@@ -147,7 +147,7 @@ test('on start, a worker catches up the tick it missed, once across workers', as
 
 function spawnWorker(env: Record<string, string>, args: string[]) {
   const child = spawn(process.execPath, ['src/cli/bin.js', 'worker', ...args], {
-    env: { ...process.env, DATABASE_URL: t.url, LENDPAY_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, DATABASE_URL: t.url, LENDPAY_LOG_LEVEL: 'info', LENDPAY_SANDBOX_IN_PROCESS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

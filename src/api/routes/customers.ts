@@ -1,5 +1,5 @@
-// A customer as the loan business system sees it (no name: the business system has
-// it, and nothing here should spread it), and whether an outflow is allowed now.
+// A customer as the operators see it (no name: the business system has it, and
+// nothing here should spread it), and whether an outflow is allowed now. Role read.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../server.ts';
 import { getCustomerRecord } from '../../../db/customers.repository.ts';
@@ -9,15 +9,48 @@ import { formatYuan } from '../../money.ts';
 import { loanPositions } from '../../../db/loans.repository.ts';
 import { businessDateAt } from '../../dates.ts';
 import { notFound } from '../problem.ts';
-import { decisionView } from '../views.ts';
-import { ID } from '../schemas.ts';
+import { DECISION_SCHEMA, HOLD_SCHEMA, SCHEMA_PARTS, decisionView } from '../views.ts';
+import { ID, SECURED, SECURED_PROBLEMS, responses } from '../schemas.ts';
 import { customerExists } from './eligibility.ts';
 
 const PARAMS = { type: 'object', required: ['id'], properties: { id: ID } } as const;
+const { obj, str, yuan, date, time } = SCHEMA_PARTS;
+
+const CUSTOMER = obj({
+  id: str,
+  segment: { type: 'string', enum: ['supply_chain', 'open_platform', 'external'] },
+  realNameVerified: { type: 'boolean' },
+  whitelist: { ...obj({ limit: yuan, expiresOn: { ...date, nullable: true } }), nullable: true },
+  accounts: { type: 'array', items: obj({ id: str, primary: { type: 'boolean' } }) },
+  bankCards: { type: 'array', items: obj({ id: str, bank: str, last4: { type: 'string', pattern: '^[0-9]{4}$' } }) },
+  decision: { ...DECISION_SCHEMA, nullable: true },
+  loans: {
+    type: 'array',
+    items: obj({
+      id: str, principal: yuan, status: str, createdAt: time, product: { type: 'string', nullable: true },
+      unpaid: { ...yuan, description: 'everything still owed, due or not' }, penalty: { ...yuan, description: 'overdue penalty (罚息) accrued and unpaid' },
+      dueNow: { ...yuan, description: 'what has fallen due and is unpaid, penalty included' },
+    }),
+  },
+  holds: { type: 'array', items: HOLD_SCHEMA },
+});
+
+const OUTFLOW = obj({
+  customerId: str,
+  allowed: { type: 'boolean' },
+  reason: { type: 'string', enum: ['OPEN_HOLD', null], nullable: true, description: 'null when allowed; OPEN_HOLD when a hold blocks outflows' },
+  holds: { type: 'array', items: HOLD_SCHEMA },
+});
+
+const holdView = (h: { id: number; amount: number; asOfDate: string; openedAt: Date }) => ({ id: h.id, amount: formatYuan(h.amount), asOfDate: h.asOfDate, openedAt: h.openedAt.toISOString() });
 
 export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { id: string } }>('/customers/:id', {
-    schema: { summary: 'A customer: accounts, cards (last 4 only), latest decision, loans, open holds', tags: ['customers'], params: PARAMS },
+    config: { role: 'read' },
+    schema: {
+      operationId: 'getCustomer', summary: 'A customer: accounts, cards (last 4 only), latest decision, loans, open holds', tags: ['customers'], security: SECURED, params: PARAMS,
+      response: responses({ 200: { description: 'the customer', schema: CUSTOMER } }, [...SECURED_PROBLEMS, 400, 404]),
+    },
   }, async (req) => {
     const c = await getCustomerRecord(deps.db, req.params.id);
     if (!c) throw notFound(`no customer ${req.params.id}`);
@@ -39,28 +72,17 @@ export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
           product: p?.productId ?? null, unpaid: formatYuan(p?.unpaid ?? 0), penalty: formatYuan(p?.penalty ?? 0), dueNow: formatYuan(p?.dueNow ?? 0),
         };
       }),
-      holds: holds.map((h) => ({ id: h.id, amount: formatYuan(h.amount), asOfDate: h.asOfDate, openedAt: h.openedAt.toISOString() })),
+      holds: holds.map(holdView),
     };
   });
 
   // The marketplace asks before every withdrawal. Blocked while the customer has an
   // open hold (挂账, collection); the platform-side block is the hold monitor's job.
   app.get<{ Params: { id: string } }>('/customers/:id/outflow', {
+    config: { role: 'read' },
     schema: {
-      summary: 'May the customer make an outflow (withdrawal) now?',
-      tags: ['customers'],
-      params: PARAMS,
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            customerId: { type: 'string' },
-            allowed: { type: 'boolean' },
-            reason: { type: ['string', 'null'], description: 'null when allowed; OPEN_HOLD when a hold blocks outflows' },
-            holds: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, amount: { type: 'string' }, asOfDate: { type: 'string' }, openedAt: { type: 'string' } } } },
-          },
-        },
-      },
+      operationId: 'getCustomerOutflow', summary: 'May the customer make an outflow (withdrawal) now?', tags: ['customers'], security: SECURED, params: PARAMS,
+      response: responses({ 200: { description: 'allowed, or why not', schema: OUTFLOW } }, [...SECURED_PROBLEMS, 400, 404]),
     },
   }, async (req) => {
     if (!(await customerExists(deps, req.params.id))) throw notFound(`no customer ${req.params.id}`);
@@ -69,7 +91,7 @@ export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
       customerId: req.params.id,
       allowed: holds.length === 0,
       reason: holds.length === 0 ? null : 'OPEN_HOLD',
-      holds: holds.map((h) => ({ id: h.id, amount: formatYuan(h.amount), asOfDate: h.asOfDate, openedAt: h.openedAt.toISOString() })),
+      holds: holds.map(holdView),
     };
   });
 }

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { tokenMatches, type ApiDeps } from '../server.ts';
+import type { ApiDeps } from '../server.ts';
+import type { Principal } from '../auth.ts';
 import { loansByStatus, ordersByKindAndState, recentBatchRuns, recentLoans, stuckOrders } from '../../../db/api.repository.ts';
 import {
   collectedByDayAndStep, collectionByBusinessDate, customerPageRows, disbursedByDayAndRail, holdTotals, holdsAndBlocks, holdsByDay, orderRows, ordersByHourAndState,
@@ -27,31 +28,9 @@ import { daysBefore, shanghaiDay } from '../../dashboard/format.ts';
 import { badField, notFound } from '../problem.ts';
 import { ID } from '../schemas.ts';
 
-// The auth contract's route config (declared here identically by the security work's auth hook).
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** the least role that may call the route */
-    role?: 'read' | 'operator' | 'write';
-    /** answered without credentials */
-    public?: boolean;
-  }
-}
-
-export type Role = 'read' | 'operator' | 'write';
-export interface Principal {
-  name: string;
-  role: Role;
-}
-
-/**
- * Who the request's token belongs to. The auth hook of the roles work sets
- * `request.principal`; until it runs in this server, the one API token
- * (LENDPAY_API_TOKEN) is the only credential and may do all an operator may.
- */
-export function principalOf(req: FastifyRequest, apiToken: string | null): Principal | null {
-  const p = (req as unknown as { principal?: Principal }).principal;
-  if (p) return p;
-  return tokenMatches(apiToken, req.headers.authorization) ? { name: 'api', role: 'operator' } : null;
+/** Who the request's token belongs to: the auth hook (server.ts) has worked it out. */
+function principalOf(req: FastifyRequest): Principal | null {
+  return req.principal;
 }
 
 const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard');
@@ -102,7 +81,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const data = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
 
   app.get('/dashboard/session', { schema: { hide: true }, config: READ }, async (req, reply) => {
-    const p = principalOf(req, deps.apiToken);
+    const p = principalOf(req);
     if (!p) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'UNAUTHORIZED', message: 'missing or unknown bearer token' });
     data(reply);
     return { name: p.name, role: p.role };

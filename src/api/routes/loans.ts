@@ -12,7 +12,8 @@ import { parseYuan } from '../../money.ts';
 import { businessDateAt } from '../../dates.ts';
 import { ApiProblem, badField, notFound } from '../problem.ts';
 import { loanView, orderView } from '../views.ts';
-import { ID, PROBLEM, SECURED, WRITE_HEADERS, YUAN_IN } from '../schemas.ts';
+import { BODY_PROBLEMS, ID, SECURED, SECURED_PROBLEMS, WRITE_HEADERS, YUAN_IN, responses } from '../schemas.ts';
+import { LOAN_WITH_ORDERS_SCHEMA } from '../views.ts';
 
 interface LoanBody {
   customerId: string;
@@ -28,8 +29,9 @@ const REQUEST_FIELD = { product: 'body.product', term: 'body.term', amount: 'bod
 
 export function loanRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Body: LoanBody; Headers: { 'idempotency-key': string } }>('/loans', {
-    config: { auth: true, idempotent: true },
+    config: { role: 'write', idempotent: true },
     schema: {
+      operationId: 'applyForLoan',
       summary: 'Apply for a loan of a product (or on your own schedule) and disburse it (collection into the lender account, then payout to the borrower)',
       tags: ['loans'],
       security: SECURED,
@@ -49,7 +51,10 @@ export function loanRoutes(app: FastifyInstance, deps: ApiDeps): void {
           },
         },
       },
-      response: { 400: PROBLEM, 401: PROBLEM, 409: PROBLEM, 422: PROBLEM },
+      response: responses({
+        201: { description: 'the loan, created, with its orders (collection into the lender account, payout)', schema: LOAN_WITH_ORDERS_SCHEMA },
+        200: { description: 'a replay: the loan this Idempotency-Key created before', schema: LOAN_WITH_ORDERS_SCHEMA },
+      }, [...SECURED_PROBLEMS, ...BODY_PROBLEMS, 404, 409, 422]),
     },
   }, async (req, reply) => {
     const amount = parseYuan(req.body.amount, 'body.amount');
@@ -80,7 +85,11 @@ export function loanRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.get<{ Params: { id: string } }>('/loans/:id', {
-    schema: { summary: 'A loan, its product and installments, and its orders', tags: ['loans'], params: { type: 'object', required: ['id'], properties: { id: ID } } },
+    config: { role: ['read', 'write'] },
+    schema: {
+      operationId: 'getLoan', summary: 'A loan, its product and installments, and its orders', tags: ['loans'], security: SECURED, params: { type: 'object', required: ['id'], properties: { id: ID } },
+      response: responses({ 200: { description: 'the loan', schema: LOAN_WITH_ORDERS_SCHEMA } }, [...SECURED_PROBLEMS, 400, 404]),
+    },
   }, async (req) => {
     const l = await getLoan(deps.db, req.params.id);
     if (!l) throw notFound(`no loan ${req.params.id}`);

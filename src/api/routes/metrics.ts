@@ -1,11 +1,14 @@
 // /metrics in Prometheus text format. Gauges are read from the database at each
 // scrape (one grouped query each), so every worker reports the same shared truth
-// and nothing is lost when a worker restarts.
+// and nothing is lost when a worker restarts. The text passes `promtool check
+// metrics` without a warning (test/api/metrics.test.ts runs it). Role read, or
+// public with LENDPAY_METRICS_PUBLIC=1.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { statementsSent } from '../../../db/connection.ts';
 import { groupOf } from '../../disbursement/disburse.ts';
 import type { ApiDeps } from '../server.ts';
+import { PUBLIC, SECURED, SECURED_PROBLEMS, responses } from '../schemas.ts';
 import {
   attemptsByOutcome, batchRunCounts, countStuckOrders, openHoldTotals, ordersByKindAndState, recentBatchRuns,
 } from '../../../db/api.repository.ts';
@@ -18,7 +21,12 @@ export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (req.method === 'POST' && req.url.startsWith('/loans')) disburseUsed = true;
   });
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'lendpay_process_' });
+  // prom-client names its process metrics process_* and nodejs_*: prefixed with lendpay_
+  // (not lendpay_process_, which doubled "process"). Its nodejs_active_*_total are
+  // gauges, and a gauge named _total reads as a counter to Prometheus (promtool warns);
+  // they are the sums of the nodejs_active_* gauges kept beside them, so they go.
+  collectDefaultMetrics({ register: registry, prefix: 'lendpay_' });
+  for (const name of ['lendpay_nodejs_active_handles_total', 'lendpay_nodejs_active_requests_total', 'lendpay_nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const g = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
   const orders = g('lendpay_orders', 'orders by kind and state', ['kind', 'state']);
   const orderAmount = g('lendpay_orders_amount_fen', 'order amounts (fen) by kind and state', ['kind', 'state']);
@@ -84,7 +92,17 @@ export function metricsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     for (const a of await openAlertCounts(deps.db)) alertsOpen.set({ rule: a.rule, severity: a.severity }, a.count);
   }
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', {
+    config: deps.metricsPublic ? { public: true } : { role: 'read' },
+    schema: {
+      operationId: 'getMetrics', summary: 'Prometheus metrics: orders, attempts, batch runs, holds, the operator queue, alerts, the process', tags: ['service'],
+      security: deps.metricsPublic ? PUBLIC : SECURED,
+      response: {
+        200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+        ...responses({}, deps.metricsPublic ? [500] : SECURED_PROBLEMS),
+      },
+    },
+  }, async (_req, reply) => {
     await refresh();
     return reply.header('content-type', registry.contentType).send(await registry.metrics());
   });

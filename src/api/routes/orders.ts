@@ -9,8 +9,17 @@ import { attemptQueries, journalOfOrder } from '../../../db/api.repository.ts';
 import { orderTimeline as escalationTimeline } from '../../../db/escalation.repository.ts';
 import { formatYuan } from '../../money.ts';
 import { notFound } from '../problem.ts';
-import { attemptView, orderView } from '../views.ts';
-import { ID } from '../schemas.ts';
+import { ATTEMPT_SCHEMA, ORDER_SCHEMA, SCHEMA_PARTS, attemptView, orderView } from '../views.ts';
+import { ID, SECURED, SECURED_PROBLEMS, responses } from '../schemas.ts';
+
+const { obj, str, yuan, time } = SCHEMA_PARTS;
+const TIMELINE_KINDS = ['created', 'attempt.submitted', 'attempt.resolved', 'journal', 'state', 'decision', 'loan', 'query', 'escalation', 'operator', 'alert', 'reissue'] as const;
+const ORDER_TIMELINE = obj({
+  order: ORDER_SCHEMA,
+  attempts: { type: 'array', items: ATTEMPT_SCHEMA },
+  journal: { type: 'array', items: obj({ id: { type: 'integer' }, kind: str, memo: { type: 'string', nullable: true }, postedAt: time, lines: { type: 'array', items: obj({ account: str, debit: yuan, credit: yuan }) } }) },
+  timeline: { type: 'array', items: obj({ at: time, kind: { type: 'string', enum: [...TIMELINE_KINDS] }, text: str }) },
+});
 
 export interface TimelineEvent {
   at: string;
@@ -55,9 +64,13 @@ export async function orderTimeline(deps: ApiDeps, order: Order) {
 
 export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { id: string } }>('/orders/:id', {
+    config: { role: ['read', 'write'] },
     schema: {
+      operationId: 'getOrder',
       summary: 'An order with its timeline: attempts, status queries, journal entries',
       tags: ['orders'],
+      security: SECURED,
+      response: responses({ 200: { description: 'the order and its timeline, in time order', schema: ORDER_TIMELINE } }, [...SECURED_PROBLEMS, 400, 404]),
       params: { type: 'object', required: ['id'], properties: { id: { ...ID, description: 'the order id, or its idempotency key (e.g. disburse:L1001:payout)' } } },
     },
   }, async (req) => {

@@ -8,18 +8,40 @@ import { payoffView } from '../../loans/view.ts';
 import { parseBusinessDate } from '../../dates.ts';
 import { parseYuan } from '../../money.ts';
 import { ApiProblem, badField, orderSummary, refusal } from '../problem.ts';
-import { ID, PROBLEM, SECURED, WRITE_HEADERS, YUAN_IN } from '../schemas.ts';
+import { BODY_PROBLEMS, ID, SECURED, SECURED_PROBLEMS, WRITE_HEADERS, YUAN_IN, responses } from '../schemas.ts';
+import { SCHEMA_PARTS } from '../views.ts';
+import { ORDER_SUMMARY_SCHEMA } from './repayments.ts';
 
 const PARAMS = { type: 'object', required: ['id'], properties: { id: ID } } as const;
+const { obj, str, yuan, date } = SCHEMA_PARTS;
+
+export const PAYOFF_SCHEMA = obj({
+  loanId: str, date, principal: yuan, prepaidPrincipal: yuan, interestDue: yuan, interestAccrued: yuan, penalty: yuan, fee: yuan, total: yuan,
+  currentPeriod: {
+    ...obj({ no: { type: 'integer' }, from: date, to: date, days: { type: 'integer' }, elapsed: { type: 'integer' } }),
+    nullable: true, description: 'the installment whose period the date falls in; null past the last due date',
+  },
+});
+
+const PREPAYMENT = obj({
+  order: ORDER_SUMMARY_SCHEMA,
+  quote: { ...PAYOFF_SCHEMA, nullable: true, description: 'the payoff it paid (no amount asked); null for a part' },
+  prepayment: { type: 'string', description: 'what the prepayment did: paid what was due, took principal off the last installments, closed the loan' },
+  loanClosed: { type: 'boolean' },
+  holdCleared: { type: 'boolean' },
+});
 
 export function prepaymentRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: { id: string }; Querystring: { date?: string } }>('/loans/:id/payoff', {
+    config: { role: ['read', 'write'] },
     schema: {
+      operationId: 'quotePayoff',
       summary: 'What closes the loan on a date: principal, interest due and of the current period so far, penalty, prepayment fee',
       tags: ['loans'],
+      security: SECURED,
       params: PARAMS,
       querystring: { type: 'object', additionalProperties: false, properties: { date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } } },
-      response: { 400: PROBLEM, 404: PROBLEM },
+      response: responses({ 200: { description: 'the payoff quote', schema: PAYOFF_SCHEMA } }, [...SECURED_PROBLEMS, 400, 404]),
     },
   }, async (req) => {
     const date = req.query.date === undefined ? undefined : parseBusinessDate(req.query.date, 'querystring.date');
@@ -27,15 +49,19 @@ export function prepaymentRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.post<{ Params: { id: string }; Body: { cardId: string; amount?: string }; Headers: { 'idempotency-key': string } }>('/loans/:id/prepayments', {
-    config: { auth: true, idempotent: true },
+    config: { role: 'write', idempotent: true },
     schema: {
+      operationId: 'prepayLoan',
       summary: 'Prepay a loan from a bound bank card: the payoff (no amount; closes the loan) or part of it (what is due first, then principal off the last installments)',
       tags: ['loans'],
       security: SECURED,
       headers: WRITE_HEADERS,
       params: PARAMS,
       body: { type: 'object', required: ['cardId'], additionalProperties: false, properties: { cardId: ID, amount: YUAN_IN } },
-      response: { 400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 422: PROBLEM },
+      response: responses({
+        201: { description: 'the collection order of this prepayment, and what it did', schema: PREPAYMENT },
+        200: { description: 'a replay: the prepayment this Idempotency-Key made before', schema: PREPAYMENT },
+      }, [...SECURED_PROBLEMS, ...BODY_PROBLEMS, 404, 409, 422, 503]),
     },
   }, async (req, reply) => {
     if (!deps.collectionDeps) throw new ApiProblem(503, 'COLLECTION_UNAVAILABLE', 'this server has no collection rules loaded');

@@ -9,11 +9,33 @@ import { vouchersToCsv, vouchersToJson } from '../../ledger/vouchers.ts';
 import { parseBusinessDate } from '../../dates.ts';
 import { ApiProblem } from '../problem.ts';
 import { LendpayError } from '../../errors.ts';
-import { PROBLEM } from '../schemas.ts';
+import { SECURED, SECURED_PROBLEMS, responses } from '../schemas.ts';
+import { SCHEMA_PARTS } from '../views.ts';
+
+const { obj, str, nstr, yuan, date } = SCHEMA_PARTS;
+const LINE = { type: 'object', required: ['subjectCode', 'subjectName', 'account', 'debit', 'credit'], additionalProperties: false, properties: { subjectCode: str, subjectName: str, account: str, debit: yuan, credit: yuan, customerId: nstr, loanId: nstr } } as const;
+const VOUCHERS = obj({
+  date, grouping: { type: 'string', enum: ['type', 'entry'] },
+  vouchers: {
+    type: 'array',
+    items: {
+      type: 'object', required: ['number', 'word', 'no', 'date', 'eventType', 'summary', 'lines', 'debit', 'credit'], additionalProperties: false,
+      properties: {
+        number: { type: 'string', description: 'e.g. 记-0001' }, word: str, no: { type: 'integer' }, date, eventType: str, summary: { type: 'string', description: '摘要' },
+        customerId: nstr, loanId: nstr, lines: { type: 'array', items: LINE }, debit: yuan, credit: yuan,
+      },
+    },
+  },
+  totals: obj({ bySubject: { type: 'array', items: obj({ subjectCode: str, subjectName: str, debit: yuan, credit: yuan }) }, debit: yuan, credit: yuan }),
+  numberedNow: { type: 'integer', description: 'vouchers numbered by this export (the rest were numbered before)' },
+});
 
 export function voucherRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: { date: string; group?: 'type' | 'entry'; format?: 'json' | 'csv' } }>('/vouchers', {
+    config: { role: 'read' },
     schema: {
+      operationId: 'exportVouchers',
+      security: SECURED,
       summary: 'The vouchers (记账凭证) of a business date for the finance system: JSON, or CSV (UTF-8 with BOM) with format=csv',
       tags: ['ledger'],
       querystring: {
@@ -26,7 +48,9 @@ export function voucherRoutes(app: FastifyInstance, deps: ApiDeps): void {
           format: { type: 'string', enum: ['json', 'csv'], default: 'json' },
         },
       },
-      response: { 400: PROBLEM, 422: PROBLEM, 503: PROBLEM },
+      response: responses({
+        200: { description: 'the vouchers (format=csv: text/csv, UTF-8 with BOM, the columns 凭证日期 凭证字 凭证号 摘要 科目编码 科目名称 借方金额 贷方金额)', schema: VOUCHERS },
+      }, [...SECURED_PROBLEMS, 400, 422, 503]),
     },
   }, async (req, reply) => {
     if (!deps.rules) throw new ApiProblem(503, 'VOUCHERS_UNAVAILABLE', 'this server has no rules loaded (rules/accounts.json maps accounts to subjects)');

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { Command, Option } from 'commander';
-import type { Context } from '../context.ts';
+import { sandboxOf, type Context } from '../context.ts';
 import { parseBusinessDate, businessDateAt, systemClock, type BusinessDate } from '../../dates.ts';
 import { parseYuan, formatYuan, formatYuanGrouped, type Fen } from '../../money.ts';
 import { LendpayError } from '../../errors.ts';
@@ -109,8 +109,8 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
       const { db } = await ctx.database();
       // refused before the platform is credited, not after
       if (!o.backfill) await refuseUnaskedBackfill(db, POST_SETTLEMENT, 'post-settlement', date);
-      const { url } = await ctx.platform();
-      await adminPost(url, '/admin/settle', { lines: lines.map((l) => ({ accountId: l.accountId, amount: l.amount })) });
+      const sandbox = sandboxOf(await ctx.platform());
+      await adminPost(sandbox, '/admin/settle', { lines: lines.map((l) => ({ accountId: l.accountId, amount: l.amount })) });
       const total = lines.reduce((s, l) => s + l.amount, 0);
       await db.insertInto('settlements').values({ business_date: date, lines: lines.length, total_fen: total }).onConflict((oc) => oc.column('business_date').doNothing()).execute();
       if (!o.json) out(`settled ${lines.length} accounts, ${formatYuanGrouped(total)} CNY, for ${date}`);
@@ -160,8 +160,8 @@ export function registerCollectionCommands(program: Command, ctx: Context): void
     .description('make the sandbox pay a payout a second time (for reconciliation tests)')
     .requiredOption('--request-id <id>', 'the payout request id, e.g. disburse:L1001:payout#1')
     .action(async (o: { requestId: string }) => {
-      const { url } = await ctx.platform();
-      out(JSON.stringify(await adminPost(url, '/admin/duplicate-payout', { requestId: o.requestId })));
+      const sandbox = sandboxOf(await ctx.platform());
+      out(JSON.stringify(await adminPost(sandbox, '/admin/duplicate-payout', { requestId: o.requestId })));
     });
 
   const holds = program.command('holds').description('holds (挂账) and the outflow block');

@@ -52,11 +52,13 @@ export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, 
   const { loadSchedule, defaultWorkerId } = await import('../../../jobs/schedule.ts');
   const port = o.port === undefined ? ctx.config.apiPort : Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new LendpayError('INVALID_INPUT', `--port: expected 0–65535, got "${o.port}"`);
+  // A worker pays through LENDPAY_CHANNEL_URL; it never starts a sandbox platform of its own unless asked.
+  ctx.assertPlatformConfigured();
   const startTimeout = o.startTimeout === undefined ? ctx.config.workerStartTimeoutSeconds : Number(o.startTimeout);
   if (!Number.isInteger(startTimeout) || startTimeout < 0) throw new LendpayError('INVALID_INPUT', `--start-timeout: expected whole seconds (0 or more), got "${o.startTimeout}"`);
   const schedule = o.schedule ? loadSchedule(ctx.config.scheduleFile) : null;
   const log = await cliLogger(ctx.config.logLevel, ctx.config.logFormat);
-  if (o.http && ctx.config.apiToken === null) log.warn('LENDPAY_API_TOKEN is not set: every write to the API is refused with 401');
+  if (o.http && ctx.config.apiTokens.length === 0) log.warn('no API tokens (LENDPAY_TOKENS_FILE, LENDPAY_READ_TOKEN, LENDPAY_OPERATOR_TOKEN, LENDPAY_WRITE_TOKEN): every route but /healthz, /openapi.json and the dashboard shell answers 401');
   const { listenError } = await import('../listen.ts');
   const host = o.host ?? ctx.config.apiHost;
   const workerId = defaultWorkerId();
@@ -83,13 +85,14 @@ export async function startWorkerCommand(ctx: Context, o: WorkerCommandOptions, 
         escalationDeps: async () => (await import('./ops.ts')).escalationDeps(ctx),
         notificationSender: fileSender(path.join(requireDataDir(ctx.config, 'the notifications log'), 'notifications.log')),
         ...(rules.alerts ? { alerts: { rules: rules.alerts, webhook: ctx.config.alertWebhook } } : {}),
-        http: o.http ? { host, port, apiToken: ctx.config.apiToken, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
+        http: o.http ? { host, port, apiToken: ctx.config.apiToken, tokens: ctx.config.apiTokens, metricsPublic: ctx.config.metricsPublic, stuckAfterMinutes: ctx.config.stuckAfterMinutes, limits: { writesPerMinute: ctx.config.apiWritesPerMinute, bodyLimitBytes: ctx.config.apiBodyLimitBytes } } : null,
         ...(ctx.config.crashPoint ? { crashPoint: crashAt(ctx.config.crashPoint) } : {}),
         onStartStep: step,
       }).catch((e: unknown) => { throw listenError(e, host, port, o.port === undefined ? 'LENDPAY_API_PORT (or --port)' : '--port'); });
     },
   });
-  if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json` }, 'listening');
+  // the names and roles of the API tokens it took, never the tokens
+  if (worker.api) log.info({ api: worker.api.url, dashboard: `${worker.api.url}/`, openapi: `${worker.api.url}/openapi.json`, tokens: ctx.config.apiTokens.map((t) => `${t.name}:${t.role}`), metricsPublic: ctx.config.metricsPublic }, 'listening');
   return worker;
 }
 
