@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { LendpayError } from '../errors.ts';
 import { parseEligibilityRules, type EligibilityRules, type ParseResult } from '../eligibility/rules.ts';
+import { parseFactsCatalog, type FactsCatalog } from '../eligibility/declared.ts';
+import { RESERVED_FACT_NAMES } from '../eligibility/facts.ts';
 import { parseCalendarRules, type Calendar } from '../calendar/calendar.ts';
 import { parseAlertRules, type AlertRules } from '../alerts/rules.ts';
 import { parsePricingRules, type PricingRules } from '../loans/pricing.ts';
@@ -20,6 +22,8 @@ export interface RuleSet {
   readonly hash: string;
   readonly dir: string;
   readonly eligibility: EligibilityRules;
+  /** the facts the risk team declares (rules/facts.json); null when the directory has none */
+  readonly facts: FactsCatalog | null;
   /** holidays and make-up working days; null when the directory has no calendar.json */
   readonly calendar: Calendar | null;
   /** interest rate and default term; null when the directory has no pricing.json */
@@ -45,11 +49,17 @@ interface RuleFileKind<T> {
   /** the JSON Schema next to the rule file in the shipped rules/ directory */
   readonly schema: string;
   readonly required: boolean;
-  parse(json: unknown, label: string): ParseResult<T>;
+  /** `parsed`: the kinds listed before this one that parsed (eligibility reads facts) */
+  parse(json: unknown, label: string, parsed: Partial<Record<string, unknown>>): ParseResult<T>;
 }
 
 const KINDS = {
-  eligibility: { file: 'eligibility.json', schema: 'eligibility.schema.json', required: true, parse: parseEligibilityRules },
+  // Before eligibility: its conditions may use the facts declared here.
+  facts: { file: 'facts.json', schema: 'facts.schema.json', required: false, parse: (json, label) => parseFactsCatalog(json, label, RESERVED_FACT_NAMES) },
+  eligibility: {
+    file: 'eligibility.json', schema: 'eligibility.schema.json', required: true,
+    parse: (json, label, parsed) => parseEligibilityRules(json, label, parsed['facts'] as FactsCatalog | undefined),
+  },
   // Not required so that a directory of eligibility rules alone still validates;
   // whatever schedules payouts asks for it and refuses to run without one.
   calendar: { file: 'calendar.json', schema: 'calendar.schema.json', required: false, parse: parseCalendarRules },
@@ -191,7 +201,7 @@ async function check(dir: string): Promise<Checked> {
       errors.push(`${lbl}: ${deep.length > 200 ? `${deep.slice(0, 200)}…` : deep}: nested more than ${MAX_RULE_DEPTH} levels deep`);
       continue;
     }
-    const res = kind.parse(parsed.json, lbl);
+    const res = kind.parse(parsed.json, lbl, values);
     // not push(...list): a file with 300,000 bad items would overflow the argument stack
     pushCapped(warnings, res.warnings, lbl);
     if (res.errors.length > 0) {
@@ -234,6 +244,7 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     hash: res.hash,
     dir: abs,
     eligibility: res.values.eligibility as EligibilityRules,
+    facts: (res.values.facts as FactsCatalog | undefined) ?? null,
     calendar: (res.values.calendar as Calendar | undefined) ?? null,
     pricing: (res.values.pricing as PricingRules | undefined) ?? null,
     collection: (res.values.collection as CollectionRules | undefined) ?? null,

@@ -55,7 +55,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       if (o.json) return out(JSON.stringify({ passed: res.passed, failures: res.failures, ...(coverage ? { coverage } : {}) }, null, 2));
       for (const f of res.failures) err(`FAIL ${f.file}: ${f.name}\n  expected ${JSON.stringify(f.expected)}\n  actual   ${JSON.stringify(f.actual)}`);
       out(`${res.passed} passed, ${res.failures.length} failed`);
-      if (coverage) out(formatCoverage(coverage).join('\n'));
+      if (coverage) for (const r of coverage) out(formatCoverage(r).join('\n'));
     });
 
   rules
