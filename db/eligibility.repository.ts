@@ -2,7 +2,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './connection.ts';
 import type { Database } from './types.ts';
-import type { EligibilityDecision, EligibilityInput } from '../src/eligibility/types.ts';
+import type { DeclaredValue, EligibilityDecision, EligibilityInput } from '../src/eligibility/types.ts';
 import type { CustomerId, Segment } from '../src/customers/types.ts';
 import type { BusinessDate, Month } from '../src/dates.ts';
 import type { Fen } from '../src/money.ts';
@@ -16,34 +16,60 @@ export async function customerChunkKeys(db: Db | Transaction<Database>, size: nu
   return rows.rows.map((r) => r.id);
 }
 
-/** Everything the eligibility rules need for customers in [fromKey, toKey), flows for `months`. */
-export async function loadEligibilityInputs(db: Db, fromKey: string, toKey: string | null, months: readonly Month[]): Promise<EligibilityInput[]> {
+/**
+ * Everything the eligibility rules need for customers in [fromKey, toKey), flows for
+ * `months`, and with `declared` each customer's latest value of those declared facts
+ * on or before its date (one index probe per customer and fact): still one query.
+ */
+export async function loadEligibilityInputs(
+  db: Db, fromKey: string, toKey: string | null, months: readonly Month[],
+  declared: { readonly facts: readonly string[]; readonly date: string } | null = null,
+): Promise<EligibilityInput[]> {
   const first = `${months[0]}-01`;
   const last = `${months[months.length - 1]}-01`;
+  const withDeclared = declared !== null && declared.facts.length > 0;
   const rows = await sql<{
     id: string; segment: Segment; real_name_verified: boolean; whitelist_limit_fen: number | null;
     whitelist_expires_on: string | null; months: string[] | null; flows: number[] | null;
+    d_facts?: string[] | null; d_values?: string[] | null; d_as_of?: string[] | null;
   }>`
     select c.id, c.segment, c.real_name_verified, c.whitelist_limit_fen, c.whitelist_expires_on, f.months, f.flows
+      ${withDeclared ? sql`, d.d_facts, d.d_values, d.d_as_of` : sql``}
     from customers c
     left join lateral (
       select array_agg(to_char(m.month, 'YYYY-MM') order by m.month) as months, array_agg(m.flow_fen order by m.month) as flows
       from customer_monthly_flows m
       where m.customer_id = c.id and m.month between ${first}::date and ${last}::date
     ) f on true
+    ${withDeclared ? sql`left join lateral (
+      select array_agg(n.fact order by n.ord) as d_facts, array_agg(v.value::text order by n.ord) as d_values,
+        array_agg(v.as_of::text order by n.ord) as d_as_of
+      from unnest(${declared.facts}::text[]) with ordinality as n(fact, ord)
+      cross join lateral (
+        select cf.value, cf.as_of from customer_facts cf
+        where cf.customer_id = c.id and cf.fact = n.fact and cf.as_of <= ${declared.date}::date
+        order by cf.as_of desc limit 1
+      ) v
+    ) d on true` : sql``}
     where c.id >= ${fromKey} and (${toKey}::text is null or c.id < ${toKey})
     order by c.id
   `.execute(db);
   return rows.rows.map((r) => {
     const flow = new Map<Month, Fen>();
     if (r.months && r.flows) for (let i = 0; i < r.months.length; i++) flow.set(r.months[i] as Month, r.flows[i] as Fen);
-    return {
+    const input: EligibilityInput = {
       customerId: r.id as CustomerId,
       segment: r.segment,
       realNameVerified: r.real_name_verified,
       whitelist: r.whitelist_limit_fen === null ? null : { limit: r.whitelist_limit_fen as Fen, expiresOn: r.whitelist_expires_on as BusinessDate | null },
       monthlyFlow: flow,
     };
+    if (!withDeclared) return input;
+    const values = new Map<string, DeclaredValue>();
+    if (r.d_facts && r.d_values && r.d_as_of) {
+      for (let i = 0; i < r.d_facts.length; i++) values.set(r.d_facts[i]!, { value: JSON.parse(r.d_values[i]!) as unknown, asOf: r.d_as_of[i]! });
+    }
+    return { ...input, declared: values };
   });
 }
 

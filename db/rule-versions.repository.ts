@@ -163,15 +163,17 @@ export interface CustomerDecision {
   ruleVersion: number | null;
   runId: number | null;
   decidedAt: Date;
+  /** the declared facts (rules/facts.json) the decision used: the value and its asOf, null when it had none */
+  declared: Record<string, { value: unknown; asOf: string } | null> | null;
 }
 
 /** Every decision about one customer, oldest first, with the rule version that made it. */
 export async function customerDecisions(db: Q, customerId: string): Promise<CustomerDecision[]> {
   const r = await sql<{
     business_date: string; eligible: boolean; door: string | null; limit_fen: number; reasons: string[]; fired: string[];
-    rule_set_hash: string; rule_version: number | null; run_id: number | null; decided_at: Date;
+    rule_set_hash: string; rule_version: number | null; run_id: number | null; decided_at: Date; declared: CustomerDecision['declared'];
   }>`
-    select d.business_date, d.eligible, d.door, d.limit_fen, d.reasons, d.fired, d.rule_set_hash, d.run_id, d.decided_at,
+    select d.business_date, d.eligible, d.door, d.limit_fen, d.reasons, d.fired, d.rule_set_hash, d.run_id, d.decided_at, d.facts->'declared' as declared,
       coalesce(
         (select v.version from rule_versions v
           where v.rule_set_hash = d.rule_set_hash and v.activated_at <= coalesce(b.started_at, d.decided_at)
@@ -184,7 +186,7 @@ export async function customerDecisions(db: Q, customerId: string): Promise<Cust
   `.execute(db);
   return r.rows.map((x) => ({
     businessDate: x.business_date, eligible: x.eligible, door: x.door, limit: x.limit_fen, reasons: x.reasons, fired: x.fired,
-    ruleSetHash: x.rule_set_hash, ruleVersion: x.rule_version, runId: x.run_id, decidedAt: x.decided_at,
+    ruleSetHash: x.rule_set_hash, ruleVersion: x.rule_version, runId: x.run_id, decidedAt: x.decided_at, declared: x.declared ?? null,
   }));
 }
 

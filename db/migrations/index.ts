@@ -9,6 +9,7 @@ import * as m0004 from './0004_collection.ts';
 import * as m0005 from './0005_rule_versions.ts';
 import * as m0007 from './0007_escalation.ts';
 import * as m0008 from './0008_audit.ts';
+import * as m0060 from './0060_customer_facts.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_rule_versions': m0005,
   '0007_escalation': m0007,
   '0008_audit': m0008,
+  '0060_customer_facts': m0060,
 };

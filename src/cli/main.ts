@@ -12,6 +12,7 @@ import { formatNightlySummary } from './format.ts';
 import { runNightlyCommand } from './nightly.ts';
 import { registerRulesCommands } from './commands/rules.ts';
 import { registerDecisionsCommand } from './commands/decisions.ts';
+import { registerFactsCommands } from './commands/facts.ts';
 import { registerWorkerCommands } from './commands/worker.ts';
 import { registerCollectionCommands } from './commands/collection.ts';
 import { registerOpsCommands } from './commands/ops.ts';
@@ -118,6 +119,7 @@ batch
   });
 
 registerDecisionsCommand(program, ctx);
+registerFactsCommands(program, ctx);
 registerWorkerCommands(program, ctx);
 
 program

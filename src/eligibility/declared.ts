@@ -115,7 +115,7 @@ function declaration(p: Problems, name: string, raw: unknown, at: string, reserv
       const max = bound(p, t, name, raw['max'], `${at}.max`, scale);
       if (min === null || max === null) return null;
       if ((t === 'integer' || t === 'decimal') && (min === undefined || max === undefined)) {
-        p.error(at, `a ${t} fact needs its range: "min" and "max"`);
+        p.error(at, `${t === 'integer' ? 'an' : 'a'} ${t} fact needs its range: "min" and "max"`);
         return null;
       }
       if (min !== undefined && max !== undefined && min > max) {
@@ -173,7 +173,7 @@ export function parseFactsCatalog(json: unknown, file: string, reserved: readonl
   }
   const taken = new Set(reserved);
   for (const name of names) {
-    const d = declaration(p, name, raws[name], `$.facts.${NAME.test(name) ? name : JSON.stringify(name)}`, taken);
+    const d = declaration(p, name, raws[name], `$.facts${/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`}`, taken);
     if (d === null) continue;
     facts.set(name, d);
     if ('ineligible' in d.missing && !codes.includes(d.missing.ineligible)) codes.push(d.missing.ineligible);

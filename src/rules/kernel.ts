@@ -184,7 +184,8 @@ export function typedValue(spec: FactSpec, fact: string, raw: Json, months: numb
     case 'decimal': {
       const scale = spec.scale ?? 0;
       const units = typeof raw === 'string' ? decimalUnits(raw, scale) : null;
-      if (units === null) return { error: `fact "${fact}" is a decimal string with at most ${scale} decimals like "${formatDecimal(312, Math.max(scale, 1))}", got ${show(raw)}` };
+      const example = scale >= 4 ? '0.0312' : `0.${'5'.padEnd(scale, '0')}`;
+      if (units === null) return { error: `fact "${fact}" is a decimal string with at most ${scale} decimals like "${example}", got ${show(raw)}` };
       if ((spec.min !== undefined && units < spec.min) || (spec.max !== undefined && units > spec.max)) {
         return { error: `${show(raw)} is out of range ${rangeText(spec, spec.min ?? -Infinity, spec.max ?? Infinity)}` };
       }

@@ -254,3 +254,23 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     files: res.files,
   };
 }
+
+/**
+ * Only the facts declared in `dir`/facts.json (what a feed import checks its values
+ * against), so that a rule file being edited does not stop a feed: null when there is no facts.json.
+ */
+export async function loadFactsCatalog(dir: string): Promise<FactsCatalog | null> {
+  const full = path.join(path.resolve(dir), KINDS.facts.file);
+  let text: string;
+  try {
+    text = await readFile(full, 'utf8');
+  } catch {
+    return null;
+  }
+  const parsed = parseJsonText(text, label(full));
+  const res = parsed.error === undefined ? KINDS.facts.parse(parsed.json, label(full)) : { errors: [parsed.error] };
+  if (res.errors.length > 0 || !('value' in res) || res.value === undefined) {
+    throw new LendpayError('RULES_INVALID', `${label(full)} is not valid`, { details: res.errors.slice(0, MAX_PROBLEMS_PER_FILE) });
+  }
+  return res.value;
+}

@@ -28,6 +28,7 @@ import { evaluateEscalationWithEngine } from '../../src/escalation/engine.ts';
 import { CHANNELS, ORDER_KINDS, PURPOSES, type EscalationFacts } from '../../src/escalation/facts.ts';
 import { runEngine } from '../../src/rules/engine.ts';
 import { mulberry32, int, pick } from '../collection/fixtures/random.ts';
+import { declaredEligibility } from './fixtures/declared.ts';
 
 const RULES = path.resolve(import.meta.dirname, '../../rules');
 const json = (file: string): any => JSON.parse(readFileSync(file, 'utf8'));
@@ -151,29 +152,12 @@ test('eligibility, any, not, monthsWithFlow, notIn and priorities: identical dec
   await compareEligibility(flat, 400, 4243);
 });
 
-/** The shipped rules with the two declared facts of facts.json in a condition, a reason and a scaled limit. */
-function declaredRules(): unknown {
-  const j = shipped('eligibility.json');
-  const auto = j.rules.find((r: { name: string }) => r.name === 'auto-tag-door');
-  auto.conditions.all.push({ fact: 'refundRate', operator: 'lessThan', value: '0.2' });
-  auto.event.params.limit.scale = {
-    fact: 'consumptionScore',
-    bands: [
-      { below: 600, ratio: { numerator: 1, denominator: 2 } },
-      { below: 750, ratio: { numerator: 1, denominator: 1 } },
-      { ratio: { numerator: 6, denominator: 5 } },
-    ],
-  };
-  j.rules.push({ name: 'reason-high-refund-rate', conditions: { all: [{ fact: 'refundRate', operator: 'greaterThanInclusive', value: '0.2000' }] }, event: { type: 'reason', params: { code: 'HIGH_REFUND_RATE' } } });
-  return j;
-}
-
 test('eligibility with declared facts (a condition, a reason, a limit scaled by score bands, missing values): identical decisions reaching every outcome', async () => {
-  const rules = eligibility(declaredRules());
+  const rules = eligibility(declaredEligibility());
   assert.equal(rules.declared.map((f) => f.name), ['consumptionScore', 'refundRate']);
   const seen = await compareEligibility(rules, 2500, 7);
   assert.equal([...seen.reasons].sort(), ['HIGH_REFUND_RATE', 'INSUFFICIENT_FLOW_HISTORY', 'NOT_IN_ECOSYSTEM', 'NO_CONSUMPTION_SCORE', 'REAL_NAME_MISSING', 'WHITELIST_EXPIRED']);
-  const mutated = mutate(declaredRules(), (k, v) => (k === 'priority' ? 1 : k === 'below' && v === 600 ? 650 : v));
+  const mutated = mutate(declaredEligibility(), (k, v) => (k === 'priority' ? 1 : k === 'below' && v === 600 ? 650 : v));
   await compareEligibility(eligibility(mutated), 500, 8);
 });
 

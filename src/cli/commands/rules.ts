@@ -167,7 +167,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const repo = await import('../../../db/rule-versions.repository.ts');
       const { storedEligibilityRules } = await import('../../../jobs/evaluators.ts');
       const { compileEligibility } = await import('../../eligibility/evaluate.ts');
-      const { simulate, formatSimulation, simulationJson } = await import('../../rules/simulate.ts');
+      const { simulate, formatSimulation, simulationJson, withDeclaredFacts } = await import('../../rules/simulate.ts');
       const { inputFromFacts } = await import('../explain.ts');
       const { db } = await ctx.database();
       const working = await loadRuleSet(o.dir ? path.resolve(o.dir) : ctx.config.rulesDir);
@@ -181,11 +181,18 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const after = compileEligibility(working.eligibility);
       const warnings: string[] = [];
       // The stored facts carry the months that batch's rules needed; more months cannot be simulated.
-      const stored = run.ruleSetHash ? (await storedEligibilityRules(db, run.ruleSetHash)).flowMonths : after.flowMonths;
-      if (after.flowMonths > stored) {
-        warnings.push(`the working copy looks at ${after.flowMonths} months of flow but the batch of ${run.businessDate} stored only ${stored}: older months count as no flow here`);
+      const storedMonths = run.ruleSetHash ? (await storedEligibilityRules(db, run.ruleSetHash)).flowMonths : after.flowMonths;
+      if (after.flowMonths > storedMonths) {
+        warnings.push(`the working copy looks at ${after.flowMonths} months of flow but the batch of ${run.businessDate} stored only ${storedMonths}: older months count as no flow here`);
       }
-      const report = await simulate({ date, pages: repo.streamDecisionFacts(db, date), toInput: inputFromFacts, before, after, top: o.top });
+      // Declared facts the batch's own rules did not use are read as imported, as of the batch's date.
+      const names = [...new Set([...(before.declaredFacts), ...(after.declaredFacts)])];
+      const stored = new Set(run.ruleSetHash ? (await storedEligibilityRules(db, run.ruleSetHash)).declared.map((f) => f.name) : []);
+      const unstored = names.filter((n) => !stored.has(n));
+      if (unstored.length > 0) warnings.push(`the batch of ${run.businessDate} did not use ${unstored.join(', ')}: their latest values imported as of ${run.businessDate} are used`);
+      const { latestFactsAsOf } = await import('../../../db/facts.repository.ts');
+      const pages = withDeclaredFacts(repo.streamDecisionFacts(db, date), unstored, (ids, facts) => latestFactsAsOf(db, ids, facts, run.businessDate));
+      const report = await simulate({ date, pages, toInput: inputFromFacts, before, after, top: o.top });
       if (report.customers === 0) warnings.push(`the nightly batch of ${run.businessDate} stored no decisions`);
       const labels = {
         before: `version ${baseline.version} (${baseline.hash.slice(0, 12)})${o.against ? '' : ', active'}`,
