@@ -10,6 +10,7 @@ import * as m0005 from './0005_rule_versions.ts';
 import * as m0007 from './0007_escalation.ts';
 import * as m0008 from './0008_audit.ts';
 import * as m0060 from './0060_customer_facts.ts';
+import * as m0061 from './0061_rule_version_tests.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0007_escalation': m0007,
   '0008_audit': m0008,
   '0060_customer_facts': m0060,
+  '0061_rule_version_tests': m0061,
 };

@@ -72,6 +72,8 @@ const KINDS = {
   escalation: { file: 'escalation.json', schema: 'escalation.schema.json', required: false, parse: parseEscalationRules },
 } as const satisfies Record<string, RuleFileKind<unknown>>;
 type KindName = keyof typeof KINDS;
+/** Every rule file name lendpay knows (what a version's content may hold). */
+export const RULE_FILE_NAMES: readonly string[] = Object.values(KINDS).map((k) => k.file);
 
 // Schemas are developer-owned and ship with the code, so they are read from the
 // repository's rules/ directory, not from the directory being validated.

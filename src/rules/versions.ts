@@ -238,3 +238,22 @@ export function sanityWarnings(rules: EligibilityRules): string[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------
+// Rollbacks
+
+/**
+ * When content `hash` was active and a later rollback replaced it: that version and
+ * the rollback (the working copy often still holds a rolled-back change; activating it
+ * again should be a decision, not an accident). Versions oldest first.
+ */
+export function rolledBackFrom<V extends { version: number; hash: string; rollbackOf: number | null; previousVersion: number | null }>(versions: readonly V[], hash: string): { version: V; by: V } | null {
+  const byNo = new Map(versions.map((v) => [v.version, v]));
+  for (let i = versions.length - 1; i >= 0; i--) {
+    const r = versions[i]!;
+    if (r.rollbackOf === null || r.previousVersion === null) continue;
+    const before = byNo.get(r.previousVersion);
+    if (before && before.hash === hash && r.hash !== hash) return { version: before, by: r };
+  }
+  return null;
+}
