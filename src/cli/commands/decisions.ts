@@ -51,7 +51,7 @@ async function customerHistory(ctx: Context, customerId: string, json: boolean):
   if (rows.length === 0) return out(`customer ${customerId} has no decisions yet`);
   out(`decisions for customer ${customerId} (explain one: lendpay explain ${customerId} --date D)`);
   // Declared facts (rules/facts.json) each decision used, as it saw them: `name=value` (or `name=-` without a value).
-  const declared = (r: (typeof rows)[number]) => Object.entries(r.declared ?? {}).map(([k, v]) => `${k}=${v === null ? '-' : JSON.stringify(v.value)}`).join(' ');
+  const declared = (r: (typeof rows)[number]) => Object.entries(r.declared ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v === null ? '-' : JSON.stringify(v.value)}`).join(' ');
   const anyDeclared = rows.some((r) => r.declared !== null);
   out(`${'date'.padEnd(12)} ${'decision'.padEnd(10)} ${'door'.padEnd(9)} ${'limit'.padStart(16)}  ${'version'.padEnd(8)} ${'rule set'.padEnd(12)}  ${anyDeclared ? `${'reasons'.padEnd(26)} declared facts` : 'reasons'}`);
   for (const r of rows) {
