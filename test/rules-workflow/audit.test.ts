@@ -10,9 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cli } from './fixtures/cli.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { generatePopulation } from '../../src/demo/population.ts';
-import { importCustomersFile } from '../../db/import.ts';
-import { parseBusinessDate } from '../../src/dates.ts';
+import { importPopulation } from './fixtures/population.ts';
 import { listVersions } from '../../db/rule-versions.repository.ts';
 
 let t: TestDatabase;
@@ -34,9 +32,7 @@ test.before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-audit-'));
   fs.cpSync(path.resolve('rules'), work, { recursive: true });
   for (const f of ['eligibility.json', 'collection.json', 'tests/eligibility.json', 'tests/collection.json']) original[f] = read(f);
-  const file = path.join(work, '..', `${path.basename(work)}.jsonl`);
-  fs.writeFileSync(file, [...generatePopulation({ seed: 3, size: 120, asOf: parseBusinessDate('2026-11-24') })].map((c) => JSON.stringify(c)).join('\n') + '\n');
-  await importCustomersFile(t.db, file);
+  await importPopulation(t.db, work, { seed: 3, size: 120, asOf: '2026-11-24' });
 });
 test.after(async () => {
   await t.drop();

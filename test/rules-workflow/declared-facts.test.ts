@@ -9,9 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { generatePopulation } from '../../src/demo/population.ts';
-import { importCustomersFile } from '../../db/import.ts';
-import { parseBusinessDate } from '../../src/dates.ts';
+import { importPopulation } from './fixtures/population.ts';
 import { mulberry32 } from '../collection/fixtures/random.ts';
 import { declaredEligibility } from '../rules/fixtures/declared.ts';
 import { cli } from './fixtures/cli.ts';
@@ -39,17 +37,7 @@ test.before(async () => {
   t = await freshDatabase('declared_workflow');
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-declared-wf-'));
   fs.cpSync(path.resolve('rules'), work, { recursive: true });
-  const lines: string[] = [];
-  for (const c of generatePopulation({ seed: 11, size: 400, asOf: parseBusinessDate(D1) })) {
-    // whitelists expiring during the test's days are moved away: the days differ only by rules and facts
-    const wl = (c as { whitelist: { expiresOn?: string | null } | null }).whitelist;
-    if (wl?.expiresOn && wl.expiresOn >= '2026-11-20' && wl.expiresOn <= '2026-11-30') wl.expiresOn = '2027-01-15';
-    ids.push((c as { id: string }).id);
-    lines.push(JSON.stringify(c));
-  }
-  const file = path.join(work, '..', `${path.basename(work)}.jsonl`);
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  await importCustomersFile(t.db, file);
+  ids.push(...(await importPopulation(t.db, work, { seed: 11, size: 400, asOf: D1 })));
 });
 test.after(async () => {
   await t.drop();

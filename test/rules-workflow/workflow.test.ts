@@ -11,8 +11,7 @@ import path from 'node:path';
 import { cli } from './fixtures/cli.ts';
 import type { PgBoss } from 'pg-boss';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { generatePopulation } from '../../src/demo/population.ts';
-import { importCustomersFile } from '../../db/import.ts';
+import { importPopulation } from './fixtures/population.ts';
 import { parseBusinessDate } from '../../src/dates.ts';
 import { startBoss } from '../../jobs/boss.ts';
 import { startNightlyRun, workNightly } from '../../jobs/nightly.ts';
@@ -49,17 +48,7 @@ test.before(async () => {
   fs.cpSync(path.resolve('rules'), work, { recursive: true });
   v1Rules = readRules();
   v1Tests = fs.readFileSync(path.join(work, 'tests/eligibility.json'), 'utf8');
-  // A seeded population; whitelists expiring during the test's four days are moved
-  // away so that the days differ only by the rules, not by the calendar.
-  const lines: string[] = [];
-  for (const c of generatePopulation({ seed: 7, size: 600, asOf: parseBusinessDate(D1) })) {
-    const wl = (c as { whitelist: { expiresOn?: string | null } | null }).whitelist;
-    if (wl?.expiresOn && wl.expiresOn >= '2026-11-20' && wl.expiresOn <= '2026-11-30') wl.expiresOn = '2027-01-15';
-    lines.push(JSON.stringify(c));
-  }
-  const file = path.join(work, '..', `${path.basename(work)}.jsonl`);
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  await importCustomersFile(t.db, file);
+  await importPopulation(t.db, work, { seed: 7, size: 600, asOf: D1 });
 });
 test.after(async () => {
   await t.drop();
