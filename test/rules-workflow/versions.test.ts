@@ -8,6 +8,8 @@ import { diffRuleSets, formatChanges, sanityWarnings } from '../../src/rules/ver
 import { parseEligibilityRules } from '../../src/eligibility/rules.ts';
 import { loadRuleSet } from '../../src/rules/load.ts';
 import { ruleCoverage } from '../../src/rules/coverage.ts';
+import { parseFactsCatalog } from '../../src/eligibility/declared.ts';
+import { RESERVED_FACT_NAMES } from '../../src/eligibility/facts.ts';
 
 const shipped = JSON.parse(fs.readFileSync(path.resolve('rules/eligibility.json'), 'utf8'));
 const clone = () => JSON.parse(JSON.stringify(shipped));
@@ -67,6 +69,23 @@ test('a rule that can never fire is warned about, with its path', () => {
     { fact: 'minMonthlyFlow', params: { months: 3 }, operator: 'lessThan', value: '1.00' },
   ] })]);
   assert.equal(months, [], 'different month windows are different facts');
+});
+
+test('declared facts: contradictions are found in their own units and range; a negative range is no contradiction', () => {
+  const facts = parseFactsCatalog({ facts: {
+    consumptionScore: { type: 'integer', min: 300, max: 900, description: 'd', source: 's', missing: { default: 300 } },
+    growth: { type: 'decimal', scale: 2, min: '-1', max: '1', description: 'd', source: 's', missing: { default: '0' } },
+  } }, 'facts.json', RESERVED_FACT_NAMES).value!;
+  const warnings = (rules: unknown[]) => sanityWarnings(parseEligibilityRules({ rules }, 'eligibility.json', facts).value!);
+  const never = warnings([cap, door({ all: [
+    { fact: 'consumptionScore', operator: 'greaterThan', value: 800 },
+    { fact: 'consumptionScore', operator: 'lessThan', value: 700 },
+  ] })]);
+  assert.match(never[0]!, /rule "d" can never fire: consumptionScore greaterThan 800 and consumptionScore lessThan 700 can never hold together/);
+  assert.equal(warnings([cap, door({ all: [{ fact: 'growth', operator: 'lessThan', value: '-0.5' }, { fact: 'growth', operator: 'greaterThanInclusive', value: '-0.51' }] })]), []);
+  assert.equal(warnings([cap, door({ all: [{ fact: 'growth', operator: 'lessThan', value: '-0.5' }] })]), []);
+  assert.match(warnings([cap, door({ all: [{ fact: 'growth', operator: 'greaterThan', value: '0.99' }, { fact: 'growth', operator: 'lessThan', value: '1' }] })])[0]!,
+    /growth greaterThan 0\.99 and growth lessThan 1\.00 can never hold together/);
 });
 
 test('a cap above the 5,000,000 CNY ceiling is warned about', () => {
