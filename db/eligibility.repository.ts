@@ -19,7 +19,8 @@ export async function customerChunkKeys(db: Db | Transaction<Database>, size: nu
 /**
  * Everything the eligibility rules need for customers in [fromKey, toKey), flows for
  * `months`, and with `declared` each customer's latest value of those declared facts
- * on or before its date (one index probe per customer and fact): still one query.
+ * on or before its date: still one query, with a lateral index probe (the primary key
+ * read backwards) per customer and fact, whatever the length of a fact's history.
  */
 export async function loadEligibilityInputs(
   db: Db, fromKey: string, toKey: string | null, months: readonly Month[],
@@ -31,26 +32,20 @@ export async function loadEligibilityInputs(
   const rows = await sql<{
     id: string; segment: Segment; real_name_verified: boolean; whitelist_limit_fen: number | null;
     whitelist_expires_on: string | null; months: string[] | null; flows: number[] | null;
-    d_facts?: string[] | null; d_values?: string[] | null; d_as_of?: string[] | null;
-  }>`
+  } & Record<string, unknown>>`
     select c.id, c.segment, c.real_name_verified, c.whitelist_limit_fen, c.whitelist_expires_on, f.months, f.flows
-      ${withDeclared ? sql`, d.d_facts, d.d_values, d.d_as_of` : sql``}
+      ${withDeclared ? sql`, ${sql.join(declared.facts.map((_, i) => sql`${sql.ref(`d${i}.value`)}::text as ${sql.raw(`v${i}`)}, ${sql.ref(`d${i}.as_of`)}::text as ${sql.raw(`a${i}`)}`))}` : sql``}
     from customers c
     left join lateral (
       select array_agg(to_char(m.month, 'YYYY-MM') order by m.month) as months, array_agg(m.flow_fen order by m.month) as flows
       from customer_monthly_flows m
       where m.customer_id = c.id and m.month between ${first}::date and ${last}::date
     ) f on true
-    ${withDeclared ? sql`left join lateral (
-      select array_agg(n.fact order by n.ord) as d_facts, array_agg(v.value::text order by n.ord) as d_values,
-        array_agg(v.as_of::text order by n.ord) as d_as_of
-      from unnest(${declared.facts}::text[]) with ordinality as n(fact, ord)
-      cross join lateral (
-        select cf.value, cf.as_of from customer_facts cf
-        where cf.customer_id = c.id and cf.fact = n.fact and cf.as_of <= ${declared.date}::date
-        order by cf.as_of desc limit 1
-      ) v
-    ) d on true` : sql``}
+    ${withDeclared ? sql.join(declared.facts.map((fact, i) => sql`left join lateral (
+      select cf.value, cf.as_of from customer_facts cf
+      where cf.customer_id = c.id and cf.fact = ${fact} and cf.as_of <= ${declared.date}::date
+      order by cf.as_of desc limit 1
+    ) ${sql.raw(`d${i}`)} on true`), sql` `) : sql``}
     where c.id >= ${fromKey} and (${toKey}::text is null or c.id < ${toKey})
     order by c.id
   `.execute(db);
@@ -66,8 +61,9 @@ export async function loadEligibilityInputs(
     };
     if (!withDeclared) return input;
     const values = new Map<string, DeclaredValue>();
-    if (r.d_facts && r.d_values && r.d_as_of) {
-      for (let i = 0; i < r.d_facts.length; i++) values.set(r.d_facts[i]!, { value: JSON.parse(r.d_values[i]!) as unknown, asOf: r.d_as_of[i]! });
+    for (let i = 0; i < declared.facts.length; i++) {
+      const v = r[`v${i}`] as string | null;
+      if (v !== null) values.set(declared.facts[i]!, { value: JSON.parse(v) as unknown, asOf: r[`a${i}`] as string });
     }
     return { ...input, declared: values };
   });

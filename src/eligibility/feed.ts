@@ -15,6 +15,17 @@ export interface FeedLine {
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+// A feed repeats one or a few dates on every line; parseBusinessDate goes through luxon.
+const checkedDates = new Map<string, BusinessDate>();
+function checkedDate(v: unknown): BusinessDate {
+  const hit = typeof v === 'string' ? checkedDates.get(v) : undefined;
+  if (hit !== undefined) return hit;
+  const d = parseBusinessDate(v, 'asOf');
+  if (checkedDates.size > 10_000) checkedDates.clear();
+  checkedDates.set(d, d);
+  return d;
+}
 const KEYS = ['customerId', 'asOf', 'facts'];
 
 function bad(lineNo: number, field: string, reason: string): never {
@@ -35,7 +46,7 @@ export function parseFeedLine(text: string, lineNo: number, catalog: FactsCatalo
   if (typeof id !== 'string' || !ID.test(id)) bad(lineNo, 'customerId', `expected a customer id (letters, digits, "_" or "-"), got ${JSON.stringify(id)}`);
   let asOf: BusinessDate;
   try {
-    asOf = parseBusinessDate(v['asOf'], 'asOf');
+    asOf = checkedDate(v['asOf']);
   } catch (e) {
     bad(lineNo, '', (e as Error).message);
   }
