@@ -34,7 +34,7 @@ export async function loadEligibilityInputs(
     whitelist_expires_on: string | null; months: string[] | null; flows: number[] | null;
   } & Record<string, unknown>>`
     select c.id, c.segment, c.real_name_verified, c.whitelist_limit_fen, c.whitelist_expires_on, f.months, f.flows
-      ${withDeclared ? sql`, ${sql.join(declared.facts.map((_, i) => sql`${sql.ref(`d${i}.value`)}::text as ${sql.raw(`v${i}`)}, ${sql.ref(`d${i}.as_of`)}::text as ${sql.raw(`a${i}`)}`))}` : sql``}
+      ${withDeclared ? sql`, ${sql.join(declared.facts.map((_, i) => sql`${sql.ref(`d${i}.value`)}::text as ${sql.ref(`v${i}`)}, ${sql.ref(`d${i}.as_of`)}::text as ${sql.ref(`a${i}`)}`))}` : sql``}
     from customers c
     left join lateral (
       select array_agg(to_char(m.month, 'YYYY-MM') order by m.month) as months, array_agg(m.flow_fen order by m.month) as flows
@@ -45,7 +45,7 @@ export async function loadEligibilityInputs(
       select cf.value, cf.as_of from customer_facts cf
       where cf.customer_id = c.id and cf.fact = ${fact} and cf.as_of <= ${declared.date}::date
       order by cf.as_of desc limit 1
-    ) ${sql.raw(`d${i}`)} on true`), sql` `) : sql``}
+    ) ${sql.ref(`d${i}`)} on true`), sql` `) : sql``}
     where c.id >= ${fromKey} and (${toKey}::text is null or c.id < ${toKey})
     order by c.id
   `.execute(db);
