@@ -2,7 +2,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './connection.ts';
 import type { Database } from './types.ts';
-import type { EligibilityDecision, EligibilityInput } from '../src/eligibility/types.ts';
+import type { DeclaredValue, EligibilityDecision, EligibilityInput } from '../src/eligibility/types.ts';
 import type { CustomerId, Segment } from '../src/customers/types.ts';
 import type { BusinessDate, Month } from '../src/dates.ts';
 import type { Fen } from '../src/money.ts';
@@ -16,34 +16,56 @@ export async function customerChunkKeys(db: Db | Transaction<Database>, size: nu
   return rows.rows.map((r) => r.id);
 }
 
-/** Everything the eligibility rules need for customers in [fromKey, toKey), flows for `months`. */
-export async function loadEligibilityInputs(db: Db, fromKey: string, toKey: string | null, months: readonly Month[]): Promise<EligibilityInput[]> {
+/**
+ * Everything the eligibility rules need for customers in [fromKey, toKey), flows for
+ * `months`, and with `declared` each customer's latest value of those declared facts
+ * on or before its date: still one query, with a lateral index probe (the primary key
+ * read backwards) per customer and fact, whatever the length of a fact's history.
+ */
+export async function loadEligibilityInputs(
+  db: Db, fromKey: string, toKey: string | null, months: readonly Month[],
+  declared: { readonly facts: readonly string[]; readonly date: string } | null = null,
+): Promise<EligibilityInput[]> {
   const first = `${months[0]}-01`;
   const last = `${months[months.length - 1]}-01`;
+  const withDeclared = declared !== null && declared.facts.length > 0;
   const rows = await sql<{
     id: string; segment: Segment; real_name_verified: boolean; whitelist_limit_fen: number | null;
     whitelist_expires_on: string | null; months: string[] | null; flows: number[] | null;
-  }>`
+  } & Record<string, unknown>>`
     select c.id, c.segment, c.real_name_verified, c.whitelist_limit_fen, c.whitelist_expires_on, f.months, f.flows
+      ${withDeclared ? sql`, ${sql.join(declared.facts.map((_, i) => sql`${sql.ref(`d${i}.value`)}::text as ${sql.ref(`v${i}`)}, ${sql.ref(`d${i}.as_of`)}::text as ${sql.ref(`a${i}`)}`))}` : sql``}
     from customers c
     left join lateral (
       select array_agg(to_char(m.month, 'YYYY-MM') order by m.month) as months, array_agg(m.flow_fen order by m.month) as flows
       from customer_monthly_flows m
       where m.customer_id = c.id and m.month between ${first}::date and ${last}::date
     ) f on true
+    ${withDeclared ? sql.join(declared.facts.map((fact, i) => sql`left join lateral (
+      select cf.value, cf.as_of from customer_facts cf
+      where cf.customer_id = c.id and cf.fact = ${fact} and cf.as_of <= ${declared.date}::date
+      order by cf.as_of desc limit 1
+    ) ${sql.ref(`d${i}`)} on true`), sql` `) : sql``}
     where c.id >= ${fromKey} and (${toKey}::text is null or c.id < ${toKey})
     order by c.id
   `.execute(db);
   return rows.rows.map((r) => {
     const flow = new Map<Month, Fen>();
     if (r.months && r.flows) for (let i = 0; i < r.months.length; i++) flow.set(r.months[i] as Month, r.flows[i] as Fen);
-    return {
+    const input: EligibilityInput = {
       customerId: r.id as CustomerId,
       segment: r.segment,
       realNameVerified: r.real_name_verified,
       whitelist: r.whitelist_limit_fen === null ? null : { limit: r.whitelist_limit_fen as Fen, expiresOn: r.whitelist_expires_on as BusinessDate | null },
       monthlyFlow: flow,
     };
+    if (!withDeclared) return input;
+    const values = new Map<string, DeclaredValue>();
+    for (let i = 0; i < declared.facts.length; i++) {
+      const v = r[`v${i}`] as string | null;
+      if (v !== null) values.set(declared.facts[i]!, { value: JSON.parse(v) as unknown, asOf: r[`a${i}`] as string });
+    }
+    return { ...input, declared: values };
   });
 }
 

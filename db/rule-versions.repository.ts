@@ -18,17 +18,30 @@ export interface RuleVersion {
   previousVersion: number | null;
   rollbackOf: number | null;
   diff: RuleChange[];
+  /** how many test cases passed at activation; null: not recorded (a rollback runs none, older versions) */
+  testsPassed: number | null;
+  /** changes to rules/tests/*.json against the version before; null: the tests of one of them were not recorded */
+  testsDiff: RuleChange[] | null;
+  /** whether the rule and test files' text was recorded (rules checkout writes it back) */
+  recorded: { sources: boolean; tests: boolean };
 }
 
 type Row = {
   version: number; rule_set_hash: string; activated_by: string; activated_at: Date; note: string;
   previous_version: number | null; rollback_of: number | null; diff: unknown;
+  tests_passed: number | null; tests_diff: unknown; has_sources: boolean; has_tests: boolean;
 };
 
 const toVersion = (r: Row): RuleVersion => ({
   version: r.version, hash: r.rule_set_hash, activatedBy: r.activated_by, activatedAt: r.activated_at, note: r.note,
   previousVersion: r.previous_version, rollbackOf: r.rollback_of, diff: r.diff as RuleChange[],
+  testsPassed: r.tests_passed, testsDiff: (r.tests_diff ?? null) as RuleChange[] | null,
+  recorded: { sources: r.has_sources, tests: r.has_tests },
 });
+
+// Every column but the (large) texts, which are read only by versionSources.
+const COLUMNS = sql`version, rule_set_hash, activated_by, activated_at, note, previous_version, rollback_of, diff,
+  tests_passed, tests_diff, sources is not null as has_sources, tests is not null as has_tests`;
 
 // Any constant shared by every activating session; 'lprv' in ASCII.
 const ACTIVATION_LOCK = 0x6c707276;
@@ -36,12 +49,12 @@ const ACTIVATION_LOCK = 0x6c707276;
 type Q = Db | Transaction<Database>;
 
 export async function activeVersion(db: Q): Promise<RuleVersion | null> {
-  const r = await sql<Row>`select * from rule_versions order by version desc limit 1`.execute(db);
+  const r = await sql<Row>`select ${COLUMNS} from rule_versions order by version desc limit 1`.execute(db);
   return r.rows[0] ? toVersion(r.rows[0]) : null;
 }
 
 export async function listVersions(db: Q): Promise<RuleVersion[]> {
-  const r = await sql<Row>`select * from rule_versions order by version`.execute(db);
+  const r = await sql<Row>`select ${COLUMNS} from rule_versions order by version`.execute(db);
   return r.rows.map(toVersion);
 }
 
@@ -49,13 +62,13 @@ export async function listVersions(db: Q): Promise<RuleVersion[]> {
 export async function findVersion(db: Q, ref: string): Promise<RuleVersion> {
   const m = /^v?(\d{1,9})$/i.exec(ref.trim());
   if (m) {
-    const r = await sql<Row>`select * from rule_versions where version = ${Number(m[1])}`.execute(db);
+    const r = await sql<Row>`select ${COLUMNS} from rule_versions where version = ${Number(m[1])}`.execute(db);
     if (r.rows[0]) return toVersion(r.rows[0]);
     throw new LendpayError('NOT_FOUND', `no rule version ${m[1]} (see: lendpay rules history)`);
   }
   if (!/^[0-9a-f]{6,64}$/i.test(ref)) throw new LendpayError('INVALID_INPUT', `"${ref}" is neither a version number nor a hash prefix of 6+ hex digits`);
   const r = await sql<Row>`
-    select * from rule_versions where rule_set_hash like ${`${ref.toLowerCase()}%`} order by version desc
+    select ${COLUMNS} from rule_versions where rule_set_hash like ${`${ref.toLowerCase()}%`} order by version desc
   `.execute(db);
   const hashes = new Set(r.rows.map((x) => x.rule_set_hash));
   if (hashes.size === 0) throw new LendpayError('NOT_FOUND', `no rule version with a hash starting ${ref}`);
@@ -67,6 +80,27 @@ export async function versionContent(db: Q, v: RuleVersion): Promise<Record<stri
   const content = await getRuleSetContent(db as Db, v.hash);
   if (content === null) throw new LendpayError('NOT_FOUND', `rule set ${v.hash.slice(0, 12)} of version ${v.version} is not stored`);
   return content as Record<string, unknown>;
+}
+
+/** The text of a version's rule files and test files as activated; null where not recorded. */
+export async function versionSources(db: Q, v: RuleVersion): Promise<{ rules: Record<string, string> | null; tests: Record<string, string> | null }> {
+  const r = await sql<{ sources: Record<string, string> | null; tests: Record<string, string> | null }>`
+    select sources, tests from rule_versions where version = ${v.version}
+  `.execute(db);
+  return { rules: r.rows[0]?.sources ?? null, tests: r.rows[0]?.tests ?? null };
+}
+
+/** The parsed content of test files by path (tests/x.json), for diffs; a text that is not JSON shows as itself. */
+export function parsedTests(tests: Readonly<Record<string, string>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [f, text] of Object.entries(tests)) {
+    try {
+      out[`tests/${f}`] = JSON.parse(text) as unknown;
+    } catch {
+      out[`tests/${f}`] = text;
+    }
+  }
+  return out;
 }
 
 export interface Activation {
@@ -82,7 +116,13 @@ export interface Activation {
  */
 export async function activateRuleSet(
   db: Db,
-  input: { hash: string; files: Readonly<Record<string, unknown>>; by: string; note: string; rollbackOf?: number | null; onlyIfNone?: boolean },
+  input: {
+    hash: string; files: Readonly<Record<string, unknown>>; by: string; note: string; rollbackOf?: number | null; onlyIfNone?: boolean;
+    /** the rule files' text by file name, and the test files' text by name within tests/, as activated */
+    sources?: Readonly<Record<string, string>> | null;
+    tests?: Readonly<Record<string, string>> | null;
+    testsPassed?: number | null;
+  },
 ): Promise<Activation> {
   if (input.by.trim() === '') throw new LendpayError('INVALID_INPUT', '--by: who activates the rules must be named');
   return db.transaction().execute(async (trx) => {
@@ -94,11 +134,16 @@ export async function activateRuleSet(
     await saveRuleSet(trx as unknown as Db, input.hash, 'rules', input.files);
     const before = current ? await versionContent(trx, current) : null;
     const diff = diffRuleSets(before, input.files);
+    // The test changes that let this activation through: against the tests the version before recorded.
+    const tests = input.tests ?? null;
+    const beforeTests = current ? (await versionSources(trx, current)).tests : {};
+    const testsDiff = tests === null || beforeTests === null ? null : diffRuleSets(parsedTests(beforeTests), parsedTests(tests));
     const r = await sql<Row>`
-      insert into rule_versions (version, rule_set_hash, activated_by, note, previous_version, rollback_of, diff)
+      insert into rule_versions (version, rule_set_hash, activated_by, note, previous_version, rollback_of, diff, sources, tests, tests_passed, tests_diff)
       values (${(current?.version ?? 0) + 1}, ${input.hash}, ${input.by.trim()}, ${input.note}, ${current?.version ?? null},
-        ${input.rollbackOf ?? null}, ${JSON.stringify(diff)}::jsonb)
-      returning *
+        ${input.rollbackOf ?? null}, ${JSON.stringify(diff)}::jsonb, ${input.sources ? JSON.stringify(input.sources) : null}::jsonb,
+        ${tests ? JSON.stringify(tests) : null}::jsonb, ${input.testsPassed ?? null}, ${testsDiff ? JSON.stringify(testsDiff) : null}::jsonb)
+      returning ${COLUMNS}
     `.execute(trx);
     return { version: toVersion(r.rows[0]!), created: true };
   });
@@ -163,15 +208,17 @@ export interface CustomerDecision {
   ruleVersion: number | null;
   runId: number | null;
   decidedAt: Date;
+  /** the declared facts (rules/facts.json) the decision used: the value and its asOf, null when it had none */
+  declared: Record<string, { value: unknown; asOf: string } | null> | null;
 }
 
 /** Every decision about one customer, oldest first, with the rule version that made it. */
 export async function customerDecisions(db: Q, customerId: string): Promise<CustomerDecision[]> {
   const r = await sql<{
     business_date: string; eligible: boolean; door: string | null; limit_fen: number; reasons: string[]; fired: string[];
-    rule_set_hash: string; rule_version: number | null; run_id: number | null; decided_at: Date;
+    rule_set_hash: string; rule_version: number | null; run_id: number | null; decided_at: Date; declared: CustomerDecision['declared'];
   }>`
-    select d.business_date, d.eligible, d.door, d.limit_fen, d.reasons, d.fired, d.rule_set_hash, d.run_id, d.decided_at,
+    select d.business_date, d.eligible, d.door, d.limit_fen, d.reasons, d.fired, d.rule_set_hash, d.run_id, d.decided_at, d.facts->'declared' as declared,
       coalesce(
         (select v.version from rule_versions v
           where v.rule_set_hash = d.rule_set_hash and v.activated_at <= coalesce(b.started_at, d.decided_at)
@@ -184,7 +231,7 @@ export async function customerDecisions(db: Q, customerId: string): Promise<Cust
   `.execute(db);
   return r.rows.map((x) => ({
     businessDate: x.business_date, eligible: x.eligible, door: x.door, limit: x.limit_fen, reasons: x.reasons, fired: x.fired,
-    ruleSetHash: x.rule_set_hash, ruleVersion: x.rule_version, runId: x.run_id, decidedAt: x.decided_at,
+    ruleSetHash: x.rule_set_hash, ruleVersion: x.rule_version, runId: x.run_id, decidedAt: x.decided_at, declared: x.declared ?? null,
   }));
 }
 

@@ -3,6 +3,7 @@
 import type { Db } from '../db/connection.ts';
 import { activateRuleSet, activeVersion, type RuleVersion } from '../db/rule-versions.repository.ts';
 import { loadRuleSet } from '../src/rules/load.ts';
+import { readSources } from '../src/rules/sources.ts';
 
 /**
  * The rule version a batch starting now runs on: the active one. Before anything was
@@ -13,7 +14,10 @@ export async function activeRuleSetForBatch(db: Db, rulesDir: string, log: (line
   const active = await activeVersion(db);
   if (active) return { version: active, autoActivated: false };
   const ruleSet = await loadRuleSet(rulesDir);
-  const res = await activateRuleSet(db, { hash: ruleSet.hash, files: ruleSet.files, by: 'system', note: 'first run', onlyIfNone: true });
+  const sources = await readSources(ruleSet);
+  const res = await activateRuleSet(db, {
+    hash: ruleSet.hash, files: ruleSet.files, by: 'system', note: 'first run', onlyIfNone: true, sources: sources.rules, tests: sources.tests,
+  });
   if (res.created) log(`no rule version was active: activated the rules in ${rulesDir} as version ${res.version.version} (${res.version.hash.slice(0, 12)}) by system, "first run"`);
   return { version: res.version, autoActivated: res.created };
 }

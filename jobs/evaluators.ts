@@ -3,6 +3,8 @@
 import type { Db } from '../db/connection.ts';
 import { getRuleSetContent } from '../db/rulesets.repository.ts';
 import { parseEligibilityRules, type EligibilityRules } from '../src/eligibility/rules.ts';
+import { parseFactsCatalog, type FactsCatalog } from '../src/eligibility/declared.ts';
+import { RESERVED_FACT_NAMES } from '../src/eligibility/facts.ts';
 import { compileEligibility, type EligibilityEvaluator } from '../src/eligibility/evaluate.ts';
 import { LendpayError } from '../src/errors.ts';
 import { parseCollectionRules, type CollectionRules } from '../src/collection/rules.ts';
@@ -10,10 +12,20 @@ import { parseNotificationTemplates, type NotificationTemplates } from '../src/n
 
 export const ELIGIBILITY_FILE = 'eligibility.json';
 
+export const FACTS_FILE = 'facts.json';
+
+/** The facts a stored rule set declares (none when it has no facts.json). */
+export function storedFactsCatalog(content: Record<string, unknown>, hash: string): FactsCatalog | undefined {
+  if (!(FACTS_FILE in content)) return undefined;
+  const parsed = parseFactsCatalog(content[FACTS_FILE], `rule set ${hash.slice(0, 12)}/${FACTS_FILE}`, RESERVED_FACT_NAMES);
+  if (!parsed.value) throw new LendpayError('RULES_INVALID', `stored rule set ${hash.slice(0, 12)} no longer parses`, { details: parsed.errors });
+  return parsed.value;
+}
+
 export async function storedEligibilityRules(db: Db, hash: string): Promise<EligibilityRules> {
   const content = (await getRuleSetContent(db, hash)) as Record<string, unknown> | null;
   if (!content || !(ELIGIBILITY_FILE in content)) throw new LendpayError('NOT_FOUND', `rule set ${hash.slice(0, 12)} is not stored`);
-  const parsed = parseEligibilityRules(content[ELIGIBILITY_FILE], `rule set ${hash.slice(0, 12)}/${ELIGIBILITY_FILE}`);
+  const parsed = parseEligibilityRules(content[ELIGIBILITY_FILE], `rule set ${hash.slice(0, 12)}/${ELIGIBILITY_FILE}`, storedFactsCatalog(content, hash));
   if (!parsed.value) throw new LendpayError('RULES_INVALID', `stored rule set ${hash.slice(0, 12)} no longer parses`, { details: parsed.errors });
   return parsed.value;
 }

@@ -1,5 +1,6 @@
 // The nightly eligibility batch: one batch_runs row per business date, one pg-boss
-// job per chunk of customers. A chunk loads its facts in one query, runs the rules
+// job per chunk of customers. A chunk loads its facts in one query (the declared facts
+// its rules use included, each customer's latest value as of the date), runs the rules
 // in memory and writes its decisions in one statement, in the transaction that
 // marks the chunk done. Re-running a date, or a job delivered twice, changes nothing.
 import type { PgBoss, Job } from 'pg-boss';
@@ -17,6 +18,8 @@ export const NIGHTLY = 'nightly';
 /** The evaluation stage, behind one interface so a faster engine can replace it. */
 export interface Evaluator {
   readonly flowMonths: number;
+  /** declared facts (rules/facts.json) the rules use: each customer's latest value as of the date is loaded */
+  readonly declaredFacts?: readonly string[];
   evaluate(input: EligibilityInput, date: BusinessDate): EligibilityDecision;
 }
 
@@ -76,7 +79,7 @@ export async function runNightlyChunk(deps: NightlyDeps, payload: ChunkPayload):
 
   const date = parseBusinessDate(run.businessDate);
   const evaluator = await deps.evaluatorFor(run.ruleSetHash);
-  const inputs = await loadEligibilityInputs(db, chunk.fromKey, chunk.toKey, monthsBefore(date, evaluator.flowMonths));
+  const inputs = await loadEligibilityInputs(db, chunk.fromKey, chunk.toKey, monthsBefore(date, evaluator.flowMonths), { facts: evaluator.declaredFacts ?? [], date });
   const decisions = inputs.map((input) => evaluator.evaluate(input, date));
   const hash = run.ruleSetHash;
 

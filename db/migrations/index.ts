@@ -16,6 +16,8 @@ import * as m0071 from './0071_vouchers.ts';
 import * as m0072 from './0072_penalties_prepayment.ts';
 import * as m0040 from './0040_demo_runs.ts';
 import * as m0030 from './0030_named_actors.ts';
+import * as m0060 from './0060_customer_facts.ts';
+import * as m0061 from './0061_rule_version_tests.ts';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -33,4 +35,6 @@ export const migrations: Record<string, Migration> = {
   '0072_penalties_prepayment': m0072,
   '0040_demo_runs': m0040,
   '0030_named_actors': m0030,
+  '0060_customer_facts': m0060,
+  '0061_rule_version_tests': m0061,
 };

@@ -5,7 +5,7 @@ import { getDecision } from '../../db/eligibility.repository.ts';
 import { storedEligibilityRules } from '../../jobs/evaluators.ts';
 import { evaluateWithEngine } from '../eligibility/engine.ts';
 import { formatExplanation } from '../eligibility/explain.ts';
-import type { EligibilityInput } from '../eligibility/types.ts';
+import type { DeclaredValue, EligibilityInput } from '../eligibility/types.ts';
 import type { CustomerId, Segment } from '../customers/types.ts';
 import type { BusinessDate, Month } from '../dates.ts';
 import { toFen, formatYuan, type Fen } from '../money.ts';
@@ -43,7 +43,11 @@ function explanationJson(node: unknown): unknown {
 export function inputFromFacts(customerId: string, facts: Record<string, unknown>): EligibilityInput {
   const flows = new Map<Month, Fen>();
   for (const [m, v] of Object.entries((facts['monthlyFlow'] ?? {}) as Record<string, unknown>)) flows.set(m as Month, toFen(v, `facts.monthlyFlow.${m}`));
+  // Declared facts: the value the batch saw and its asOf; null when it had none.
+  const declared = new Map<string, DeclaredValue>();
+  for (const [k, v] of Object.entries((facts['declared'] ?? {}) as Record<string, DeclaredValue | null>)) if (v !== null) declared.set(k, v);
   return {
+    ...(facts['declared'] === undefined ? {} : { declared }),
     customerId: customerId as CustomerId,
     segment: facts['segment'] as Segment,
     realNameVerified: facts['realNameVerified'] === true,
@@ -61,7 +65,7 @@ export async function explainStoredDecision(db: Db, customerId: string, date: Bu
   const { decision, explanation } = await evaluateWithEngine(rules, inputFromFacts(customerId, stored.facts), date);
   const agrees = decision.eligible === stored.eligible && decision.door === stored.door && decision.limit === stored.limit
     && decision.reasons.join() === stored.reasons.join();
-  let text = formatExplanation(decision, explanation, stored.ruleSetHash);
+  let text = formatExplanation(decision, explanation, stored.ruleSetHash, rules);
   if (!agrees) text += `\n\nWARNING: the stored decision (${stored.eligible ? 'eligible' : 'ineligible'}, ${formatYuan(stored.limit)}) differs from this re-evaluation`;
   return {
     text,

@@ -14,6 +14,7 @@ import { formatNightlySummary } from './format.ts';
 import { batchOutcomeLine, runNightlyCommand } from './nightly.ts';
 import { registerRulesCommands } from './commands/rules.ts';
 import { registerDecisionsCommand } from './commands/decisions.ts';
+import { registerFactsCommands } from './commands/facts.ts';
 import { registerWorkerCommands } from './commands/worker.ts';
 import { registerCollectionCommands } from './commands/collection.ts';
 import { registerOpsCommands } from './commands/ops.ts';
@@ -101,6 +102,7 @@ batch
   });
 
 registerDecisionsCommand(program, ctx);
+registerFactsCommands(program, ctx);
 registerWorkerCommands(program, ctx);
 
 program

@@ -1,19 +1,12 @@
-// The fact vocabulary of the collection rules: one table read by the validator, the
-// compiled evaluator and the json-rules-engine reference, documented in rules/README.md.
+// The fact vocabulary of the collection rules: one table read by the rules kernel
+// (validator, compiled evaluator, json-rules-engine reference), documented in rules/README.md.
 import type { Fen } from '../money.ts';
 import { SEGMENTS, type Segment } from '../customers/types.ts';
+import type { FactTable } from '../rules/kernel.ts';
 
 export const DUE_KINDS = ['installment', 'recovery'] as const;
 /** installment: what the schedule says is due; recovery: a duplicate payout to take back */
 export type DueKind = (typeof DUE_KINDS)[number];
-
-export type FactKind = 'boolean' | 'enum' | 'amount' | 'count';
-export interface FactSpec {
-  readonly kind: FactKind;
-  readonly values?: readonly string[];
-  /** largest sensible value of a count fact */
-  readonly max?: number;
-}
 
 export const COLLECTION_FACTS = {
   segment: { kind: 'enum', values: SEGMENTS },
@@ -24,13 +17,8 @@ export const COLLECTION_FACTS = {
   holdOpen: { kind: 'boolean' },
   primaryBalance: { kind: 'amount' },
   totalBalance: { kind: 'amount' },
-} as const satisfies Record<string, FactSpec>;
+} as const satisfies FactTable;
 export type CollectionFactName = keyof typeof COLLECTION_FACTS;
-export const COLLECTION_FACT_NAMES = Object.keys(COLLECTION_FACTS) as CollectionFactName[];
-
-export function isCollectionFact(name: unknown): name is CollectionFactName {
-  return typeof name === 'string' && Object.hasOwn(COLLECTION_FACTS, name);
-}
 
 /** What the rules see for one borrower and one due (amounts in fen). */
 export interface CollectionFacts {

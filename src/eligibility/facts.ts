@@ -1,33 +1,29 @@
-// The fact vocabulary of the eligibility rules. Kept deliberately small: every fact
-// here is documented in rules/README.md, and the validator, the compiled evaluator
-// and the json-rules-engine reference all read this one table.
+// The fact vocabulary of the eligibility rules: the built-in facts below, plus the
+// facts the risk team declares in rules/facts.json (src/eligibility/declared.ts).
+// Every built-in fact is documented in rules/README.md; the validator, the compiled
+// evaluator and the json-rules-engine reference all read this one table.
 import type { Fen } from '../money.ts';
 import type { BusinessDate, Month } from '../dates.ts';
 import { SEGMENTS, type Segment } from '../customers/types.ts';
+import type { FactTable, FactValue, FactReader } from '../rules/kernel.ts';
+import { resolveDeclared, type DeclaredFact } from './declared.ts';
 import type { EligibilityInput } from './types.ts';
+
+export type { FactValue } from '../rules/kernel.ts';
 
 export const WHITELIST_STATUSES = ['valid', 'expired', 'none'] as const;
 export type WhitelistStatus = (typeof WHITELIST_STATUSES)[number];
 
-/** boolean: true/false; enum: one of `values`; amount: fen (yuan strings in the rule file); count: whole number. */
-export type FactKind = 'boolean' | 'enum' | 'amount' | 'count';
-
-export interface FactSpec {
-  readonly kind: FactKind;
-  /** takes {"months": n}: computed over the n full months before the business date's month */
-  readonly months: boolean;
-  readonly values?: readonly string[];
-}
-
+/** {"months": n} facts are computed over the n full months before the business date's month. */
 export const FACTS = {
-  realNameVerified: { kind: 'boolean', months: false },
-  segment: { kind: 'enum', months: false, values: SEGMENTS },
-  whitelistStatus: { kind: 'enum', months: false, values: WHITELIST_STATUSES },
-  whitelistLimit: { kind: 'amount', months: false },
+  realNameVerified: { kind: 'boolean' },
+  segment: { kind: 'enum', values: SEGMENTS },
+  whitelistStatus: { kind: 'enum', values: WHITELIST_STATUSES },
+  whitelistLimit: { kind: 'amount' },
   flowTotal: { kind: 'amount', months: true },
   minMonthlyFlow: { kind: 'amount', months: true },
   monthsWithFlow: { kind: 'count', months: true },
-} as const satisfies Record<string, FactSpec>;
+} as const satisfies FactTable;
 export type FactName = keyof typeof FACTS;
 export const FACT_NAMES = Object.keys(FACTS) as FactName[];
 
@@ -35,8 +31,10 @@ export function isFactName(name: unknown): name is FactName {
   return typeof name === 'string' && Object.hasOwn(FACTS, name);
 }
 
-/** A months param larger than this is refused as absurd (three years of history). */
-export const MAX_MONTHS = 36;
+/** Names a declared fact may not take: the built-in facts and what a decision records beside them. */
+export const RESERVED_FACT_NAMES: readonly string[] = [...FACT_NAMES, 'date', 'whitelistExpiresOn', 'monthlyFlow', 'declared'];
+
+export { MAX_MONTHS } from '../rules/kernel.ts';
 
 /** Everything the facts are computed from, for one customer on one business date. */
 export interface FactContext {
@@ -50,6 +48,12 @@ export interface FactContext {
   readonly months: readonly Month[];
   /** flow per month in `months` order; a missing month is 0 */
   readonly flows: readonly number[];
+  /** the declared facts the rules use, in their order: the value decided on (default applied) */
+  readonly declared: readonly FactValue[];
+  /** reason codes of used declared facts that have no value and make the customer ineligible */
+  readonly missing: readonly string[];
+  /** what the decision records of the declared facts: the feed's value and its asOf, or null */
+  readonly declaredSeen: Readonly<Record<string, { readonly value: unknown; readonly asOf: string } | null>> | null;
 }
 
 export function whitelistStatusOn(whitelist: EligibilityInput['whitelist'], date: BusinessDate): WhitelistStatus {
@@ -58,9 +62,29 @@ export function whitelistStatusOn(whitelist: EligibilityInput['whitelist'], date
   return whitelist.expiresOn === null || whitelist.expiresOn >= date ? 'valid' : 'expired';
 }
 
-export function buildContext(input: EligibilityInput, date: BusinessDate, months: readonly Month[]): FactContext {
+const NONE: readonly never[] = [];
+
+export function buildContext(input: EligibilityInput, date: BusinessDate, months: readonly Month[], used: readonly DeclaredFact[] = NONE): FactContext {
   const flows = new Array<number>(months.length);
   for (let i = 0; i < months.length; i++) flows[i] = input.monthlyFlow.get(months[i]!) ?? 0;
+  let declared: FactValue[] = NONE as never[];
+  let missing: string[] | null = null;
+  let declaredSeen: Record<string, { value: unknown; asOf: string } | null> | null = null;
+  if (used.length > 0) {
+    declared = new Array<FactValue>(used.length);
+    declaredSeen = {};
+    for (let i = 0; i < used.length; i++) {
+      const f = used[i]!;
+      const seen = input.declared?.get(f.name);
+      declaredSeen[f.name] = seen === undefined ? null : { value: seen.value, asOf: seen.asOf };
+      const r = resolveDeclared(f, seen?.value);
+      if ('reason' in r) {
+        missing ??= [];
+        if (!missing.includes(r.reason)) missing.push(r.reason);
+        declared[i] = false; // never read: a customer with a missing reason is not evaluated
+      } else declared[i] = r.value;
+    }
+  }
   return {
     date,
     realNameVerified: input.realNameVerified,
@@ -70,10 +94,12 @@ export function buildContext(input: EligibilityInput, date: BusinessDate, months
     whitelistExpiresOn: input.whitelist?.expiresOn ?? null,
     months,
     flows,
+    declared,
+    missing: missing ?? NONE,
+    declaredSeen,
   };
 }
 
-export type FactValue = boolean | string | number;
 export type FactGetter = (ctx: FactContext) => FactValue;
 
 /**
@@ -113,6 +139,16 @@ export function factGetter(name: FactName, months: number | null): FactGetter {
   }
 }
 
+/** How the compiled evaluator reads a condition's fact: a built-in getter, or a declared fact by its index in `used`. */
+export function factReader(used: readonly DeclaredFact[]): FactReader<FactContext> {
+  return (cond) => {
+    if (isFactName(cond.fact)) return factGetter(cond.fact, cond.params?.months ?? null);
+    const i = used.findIndex((f) => f.name === cond.fact);
+    if (i < 0) throw new Error(`fact "${cond.fact}" is neither built in nor among the declared facts the rules use`);
+    return (c) => c.declared[i];
+  };
+}
+
 /** The facts as the decision records them (JSON-safe, amounts in integer fen), over all flowMonths months. */
 export function factsRecord(c: FactContext): Record<string, unknown> {
   const monthlyFlow: Record<string, number> = {};
@@ -137,5 +173,6 @@ export function factsRecord(c: FactContext): Record<string, unknown> {
     flowTotal: total,
     minMonthlyFlow: min,
     monthsWithFlow: withFlow,
+    ...(c.declaredSeen === null ? {} : { declared: c.declaredSeen }),
   };
 }

@@ -1,60 +1,47 @@
-// The eligibility rule file: its normalised type, the semantic validator that turns
-// the JSON the risk team writes into it, and the one place doors, caps and reasons
-// are combined into a decision (shared by the compiled evaluator and the engine).
-import { formatYuan, mulRatioFloor, floorToUnit, parseYuan, type Fen } from '../money.ts';
+// The eligibility rule file: its normalised type, the events (door, reason, cap) and
+// the limit formula, and the one place doors, caps and reasons are combined into a
+// decision (shared by the compiled evaluator and the engine). Conditions, the rule
+// list and messages come from the rules kernel (src/rules/kernel.ts), with the
+// built-in facts and the facts declared in rules/facts.json as the fact table.
+import { mulRatioFloor, floorToUnit, type Fen } from '../money.ts';
 import { DOORS, REASON_CODES, type Door, type EligibilityDecision } from './types.ts';
 import type { CustomerId } from '../customers/types.ts';
-import { FACTS, FACT_NAMES, MAX_MONTHS, isFactName, type FactKind, type FactName } from './facts.ts';
-import { Problems } from '../rules/problems.ts';
+import { FACTS } from './facts.ts';
+import { NO_DECLARED_FACTS, type DeclaredFact, type FactsCatalog } from './declared.ts';
+import { Problems, type ParseResult } from '../rules/problems.ts';
+import {
+  eventEnvelope, factName, factParams, isObject, leaves, list, parseRuleList, show, typedValue,
+  type Condition as KernelCondition, type ConditionNode as KernelNode, type ConditionOptions, type FactTable, type Rule, type TopCondition as KernelTop,
+} from '../rules/kernel.ts';
 
-export const OPERATORS = [
-  'equal',
-  'notEqual',
-  'in',
-  'notIn',
-  'lessThan',
-  'lessThanInclusive',
-  'greaterThan',
-  'greaterThanInclusive',
-] as const;
-export type Operator = (typeof OPERATORS)[number];
-const NUMERIC_OPERATORS: readonly Operator[] = ['equal', 'notEqual', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'];
-const OPERATORS_BY_KIND: Record<FactKind, readonly Operator[]> = {
-  boolean: ['equal', 'notEqual'],
-  enum: ['equal', 'notEqual', 'in', 'notIn'],
-  amount: NUMERIC_OPERATORS,
-  count: NUMERIC_OPERATORS,
-};
+export { OPERATORS, ABSURD_AMOUNT, type Operator } from '../rules/kernel.ts';
+export type { ParseResult } from '../rules/problems.ts';
 
 export const EVENT_TYPES = ['door', 'reason', 'cap'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-export type ReasonCode = (typeof REASON_CODES)[number];
+/** a built-in code (REASON_CODES) or one rules/facts.json declares */
+export type ReasonCode = string;
 
-/** Amounts above this (100,000,000.00 CNY) in a rule are refused as absurd. */
-export const ABSURD_AMOUNT = 10_000_000_000 as Fen;
+export type Condition = KernelCondition;
+export type ConditionNode = KernelNode;
+export type TopCondition = KernelTop;
 
-/** One comparison, with `value` already in engine units (fen for amount facts). */
-export interface Condition {
-  readonly fact: FactName;
-  /** {"months": n} for the months facts, else absent */
-  readonly params?: { readonly months: number };
-  readonly operator: Operator;
-  readonly value: boolean | string | number | readonly string[];
-}
-export type ConditionNode =
-  | { readonly all: readonly ConditionNode[] }
-  | { readonly any: readonly ConditionNode[] }
-  | { readonly not: ConditionNode }
-  | Condition;
-export type TopCondition = Exclude<ConditionNode, Condition>;
-
-/** limit = floorToUnit(floor(fact × numerator / denominator), roundTo) */
+/** limit = floorToUnit(floor(fact × numerator / denominator × band ratio), roundTo) */
 export interface LimitFormula {
-  readonly fact: FactName;
+  readonly fact: string;
   readonly months: number | null;
   readonly numerator: number;
   readonly denominator: number;
   readonly roundTo: Fen;
+  /** a band of another fact (e.g. a score) scales the limit; null: no scaling */
+  readonly scale: LimitScale | null;
+}
+
+export interface LimitScale {
+  readonly fact: string;
+  readonly months: number | null;
+  /** the first band whose `below` is above the fact's value applies; the last has none */
+  readonly bands: readonly { readonly below: number | null; readonly numerator: number; readonly denominator: number }[];
 }
 
 export type EligibilityEvent =
@@ -62,14 +49,7 @@ export type EligibilityEvent =
   | { readonly type: 'reason'; readonly code: ReasonCode }
   | { readonly type: 'cap'; readonly max: Fen };
 
-export interface EligibilityRule {
-  readonly name: string;
-  readonly priority: number;
-  /** position in the file */
-  readonly index: number;
-  readonly conditions: TopCondition;
-  readonly event: EligibilityEvent;
-}
+export type EligibilityRule = Rule<EligibilityEvent>;
 
 export interface EligibilityRules {
   /** the file they came from, for messages */
@@ -78,241 +58,143 @@ export interface EligibilityRules {
   readonly rules: readonly EligibilityRule[];
   /** the largest months param any fact uses: how many months the input must carry */
   readonly flowMonths: number;
-}
-
-export interface ParseResult<T> {
-  readonly value?: T;
-  readonly errors: string[];
-  readonly warnings: string[];
+  /** the declared facts (rules/facts.json) the rules use, in the catalog's order: what the nightly batch loads */
+  readonly declared: readonly DeclaredFact[];
+  /** the fact table the rules were checked against: built-in and declared facts */
+  readonly table: FactTable;
 }
 
 // ---------------------------------------------------------------------------
 // Validation. Every message is `file: $.json.path: reason`.
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: Json): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v));
-
-function months(p: Problems, params: Json, path: string): number | null {
-  if (!isObject(params)) {
-    p.error(path, `expected {"months": n}, got ${show(params)}`);
-    return null;
-  }
-  p.keys(params, path, ['months']);
-  const m = params['months'];
-  if (m === undefined) {
-    p.error(`${path}.months`, 'missing: this fact needs the number of months');
-    return null;
-  }
-  if (typeof m !== 'number' || !Number.isInteger(m)) {
-    p.error(`${path}.months`, `expected a whole number of months, got ${show(m)}`);
-    return null;
-  }
-  if (m < 1 || m > MAX_MONTHS) {
-    p.error(`${path}.months`, `${m} months is out of range 1..${MAX_MONTHS}`);
-    return null;
-  }
-  return m;
-}
 
 function amount(p: Problems, v: Json, path: string, opts: { positive?: boolean } = {}): Fen | null {
-  if (typeof v !== 'string') {
-    p.error(path, `expected a yuan amount string like "5000000.00", got ${show(v)}`);
+  const r = typedValue({ kind: 'amount' }, '', v);
+  if ('error' in r) {
+    p.error(path, r.error.replace('like "100.00"', 'like "5000000.00"'));
     return null;
   }
-  let fen: Fen;
-  try {
-    fen = parseYuan(v);
-  } catch {
-    p.error(path, `${show(v)} is not a yuan amount (digits, at most two decimals, not negative)`);
-    return null;
-  }
-  if (opts.positive && fen <= 0) {
+  if (opts.positive && (r.value as number) <= 0) {
     p.error(path, `must be more than 0.00, got ${show(v)}`);
     return null;
   }
-  if (fen > ABSURD_AMOUNT) {
-    p.error(path, `${show(v)} is absurd (more than ${formatYuan(ABSURD_AMOUNT)})`);
-    return null;
-  }
-  return fen;
+  return r.value as Fen;
 }
 
-function factParams(p: Problems, fact: FactName, params: Json, path: string): { ok: boolean; months: number | null } {
-  if (FACTS[fact].months) {
-    const m = months(p, params, `${path}.params`);
-    return { ok: m !== null, months: m };
-  }
-  if (params !== undefined) {
-    p.error(`${path}.params`, `fact "${fact}" takes no params`);
-    return { ok: false, months: null };
-  }
-  return { ok: true, months: null };
-}
-
-function conditionValue(p: Problems, fact: FactName, operator: Operator, raw: Json, path: string, monthsParam: number | null): Condition['value'] | null {
-  const spec: { kind: FactKind; values?: readonly string[] } = FACTS[fact];
-  if (raw === undefined) {
-    p.error(path, 'missing');
+function ratio(p: Problems, raw: Json, path: string): { numerator: number; denominator: number } | null {
+  if (!isObject(raw)) {
+    p.error(path, `expected {"numerator": 1, "denominator": 2}, got ${show(raw)}`);
     return null;
   }
-  switch (spec.kind) {
-    case 'boolean':
-      if (typeof raw !== 'boolean') {
-        p.error(path, `fact "${fact}" is true or false, got ${show(raw)}`);
-        return null;
-      }
-      return raw;
-    case 'enum': {
-      const values = spec.values ?? [];
-      const one = (v: Json, at: string): string | null => {
-        if (typeof v !== 'string' || !values.includes(v)) {
-          p.error(at, `fact "${fact}" is one of ${values.map((x) => `"${x}"`).join(', ')}, got ${show(v)}`);
-          return null;
+  p.keys(raw, path, ['numerator', 'denominator']);
+  const n = raw['numerator'];
+  const d = raw['denominator'];
+  let ok = true;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 1_000_000) {
+    p.error(`${path}.numerator`, `expected a whole number 0..1000000, got ${show(n)}`);
+    ok = false;
+  }
+  if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 1_000_000) {
+    p.error(`${path}.denominator`, `expected a whole number 1..1000000, got ${show(d)}`);
+    ok = false;
+  }
+  if (!ok) return null;
+  if ((n as number) > 10 * (d as number)) {
+    p.error(path, `${n}/${d} is absurd (more than 10 times the fact)`);
+    return null;
+  }
+  return { numerator: n as number, denominator: d as number };
+}
+
+const NUMERIC_KINDS = ['amount', 'count', 'integer', 'decimal'];
+
+function scale(p: Problems, table: FactTable, raw: Json, path: string, copts: ConditionOptions): LimitScale | null {
+  if (!isObject(raw)) {
+    p.error(path, `expected {"fact": ..., "bands": [{"below": ..., "ratio": ...}, ..., {"ratio": ...}]}, got ${show(raw)}`);
+    return null;
+  }
+  p.keys(raw, path, ['fact', 'params', 'bands']);
+  const fact = factName(p, table, raw['fact'], `${path}.fact`, copts);
+  if (fact === null) return null;
+  const spec = table[fact]!;
+  if (!NUMERIC_KINDS.includes(spec.kind)) {
+    p.error(`${path}.fact`, `a limit is scaled by a number (an amount, a count, an integer or a decimal fact), "${fact}" is a ${spec.kind}`);
+    return null;
+  }
+  const prm = factParams(p, table, fact, raw['params'], path, copts);
+  const raws = raw['bands'];
+  if (!Array.isArray(raws) || raws.length < 2 || raws.length > 20) {
+    p.error(`${path}.bands`, `expected 2 to 20 bands, the last without "below", got ${show(raws)}`);
+    return null;
+  }
+  const bands: LimitScale['bands'][number][] = [];
+  let ok = prm.ok;
+  raws.forEach((b: Json, i) => {
+    const at = `${path}.bands[${i}]`;
+    const last = i === raws.length - 1;
+    if (!isObject(b)) {
+      p.error(at, `expected {"below": ..., "ratio": {"numerator": 1, "denominator": 2}}, got ${show(b)}`);
+      ok = false;
+      return;
+    }
+    p.keys(b, at, last ? ['ratio'] : ['below', 'ratio']);
+    const r = ratio(p, b['ratio'], `${at}.ratio`);
+    let below: number | null = null;
+    if (!last) {
+      const v = typedValue(spec, fact, b['below'], spec.kind === 'count' ? prm.months : null);
+      if ('error' in v) {
+        p.error(`${at}.below`, b['below'] === undefined ? 'missing: every band but the last says where it ends' : v.error);
+        ok = false;
+      } else {
+        below = v.value as number;
+        const prev = bands[i - 1];
+        if (prev && prev.below !== null && below <= prev.below) {
+          p.error(`${at}.below`, `${show(b['below'])} must be above the band before's "below"`);
+          ok = false;
         }
-        return v;
-      };
-      if (operator === 'in' || operator === 'notIn') {
-        if (!Array.isArray(raw) || raw.length === 0) {
-          p.error(path, `operator "${operator}" needs a non-empty list, got ${show(raw)}`);
-          return null;
-        }
-        const out = raw.map((v, i) => one(v, `${path}[${i}]`));
-        return out.every((v) => v !== null) ? (out as string[]) : null;
       }
-      return one(raw, path);
     }
-    case 'amount':
-      return amount(p, raw, path);
-    case 'count':
-      if (typeof raw !== 'number' || !Number.isInteger(raw)) {
-        p.error(path, `fact "${fact}" is a whole number of months, got ${show(raw)}`);
-        return null;
-      }
-      if (raw < 0 || raw > (monthsParam ?? MAX_MONTHS)) {
-        p.error(path, `${raw} is out of range 0..${monthsParam ?? MAX_MONTHS}`);
-        return null;
-      }
-      return raw;
-  }
+    if (r === null) ok = false;
+    else bands.push({ below, ...r });
+  });
+  return ok ? { fact, months: prm.months, bands } : null;
 }
 
-function conditionNode(p: Problems, node: Json, path: string, seen: Set<number>): ConditionNode | null {
-  if (!isObject(node)) {
-    p.error(path, `expected a condition object, got ${show(node)}`);
-    return null;
-  }
-  const bools = (['all', 'any', 'not'] as const).filter((k) => k in node);
-  if (bools.length > 1 || (bools.length === 1 && 'fact' in node)) {
-    p.error(path, `a condition is one of {"all": [...]}, {"any": [...]}, {"not": {...}} or {"fact": ...}, not several`);
-    return null;
-  }
-  if (bools.length === 1) {
-    const op = bools[0]!;
-    p.keys(node, path, [op]);
-    const inner = node[op];
-    if (op === 'not') {
-      const child = conditionNode(p, inner, `${path}.not`, seen);
-      return child === null ? null : { not: child };
-    }
-    if (!Array.isArray(inner)) {
-      p.error(`${path}.${op}`, `expected a list of conditions, got ${show(inner)}`);
-      return null;
-    }
-    // json-rules-engine treats an empty "any" as true; refuse it rather than surprise anyone.
-    if (op === 'any' && inner.length === 0) {
-      p.error(`${path}.any`, 'an empty "any" is not allowed (use {"all": []} for "always")');
-      return null;
-    }
-    const children = inner.map((c, i) => conditionNode(p, c, `${path}.${op}[${i}]`, seen));
-    if (children.some((c) => c === null)) return null;
-    return op === 'all' ? { all: children as ConditionNode[] } : { any: children as ConditionNode[] };
-  }
-  if ('condition' in node) {
-    p.error(`${path}.condition`, 'shared condition references are not supported; write the conditions out');
-    return null;
-  }
-  if ('path' in node) {
-    p.error(`${path}.path`, '"path" is not supported: every fact is a plain value');
-    return null;
-  }
-  p.keys(node, path, ['fact', 'params', 'operator', 'value']);
-  const fact = node['fact'];
-  if (fact === undefined) {
-    p.error(path, 'expected "fact" (or "all", "any", "not")');
-    return null;
-  }
-  if (!isFactName(fact)) {
-    p.error(`${path}.fact`, `unknown fact ${show(fact)} (known: ${FACT_NAMES.join(', ')})`);
-    return null;
-  }
-  const prm = factParams(p, fact, node['params'], path);
-  const operator = node['operator'];
-  if (typeof operator !== 'string' || !(OPERATORS as readonly string[]).includes(operator)) {
-    p.error(`${path}.operator`, `unknown operator ${show(operator)} (known: ${OPERATORS.join(', ')})`);
-    return null;
-  }
-  const kind = FACTS[fact].kind;
-  if (!OPERATORS_BY_KIND[kind].includes(operator as Operator)) {
-    p.error(`${path}.operator`, `operator "${operator}" cannot be used with fact "${fact}" (use ${OPERATORS_BY_KIND[kind].join(', ')})`);
-    return null;
-  }
-  const value = conditionValue(p, fact, operator as Operator, node['value'], `${path}.value`, prm.months);
-  if (!prm.ok || value === null) return null;
-  if (prm.months !== null) seen.add(prm.months);
-  const out: Condition =
-    prm.months === null
-      ? { fact, operator: operator as Operator, value }
-      : { fact, params: { months: prm.months }, operator: operator as Operator, value };
-  return out;
-}
-
-function limitFormula(p: Problems, raw: Json, path: string, seen: Set<number>): LimitFormula | null {
+function limitFormula(p: Problems, table: FactTable, raw: Json, path: string, copts: ConditionOptions): LimitFormula | null {
   if (!isObject(raw)) {
     p.error(path, `expected {"fact": ..., "ratio": ..., "roundDownTo": ...}, got ${show(raw)}`);
     return null;
   }
-  p.keys(raw, path, ['fact', 'params', 'ratio', 'roundDownTo']);
-  const fact = raw['fact'];
-  if (!isFactName(fact)) {
-    p.error(`${path}.fact`, `unknown fact ${show(fact)} (known: ${FACT_NAMES.join(', ')})`);
-    return null;
-  }
-  if (FACTS[fact].kind !== 'amount') {
+  p.keys(raw, path, ['fact', 'params', 'ratio', 'scale', 'roundDownTo']);
+  const fact = factName(p, table, raw['fact'], `${path}.fact`, copts);
+  if (fact === null) return null;
+  if (table[fact]!.kind !== 'amount') {
     p.error(`${path}.fact`, `a limit is computed from an amount fact, "${fact}" is not one`);
     return null;
   }
-  const prm = factParams(p, fact, raw['params'], path);
+  const prm = factParams(p, table, fact, raw['params'], path, copts);
+  let ok = prm.ok;
   let numerator = 1;
   let denominator = 1;
-  let ok = prm.ok;
-  const ratio = raw['ratio'];
-  if (ratio !== undefined) {
-    if (!isObject(ratio)) {
-      p.error(`${path}.ratio`, `expected {"numerator": 1, "denominator": 2}, got ${show(ratio)}`);
+  if (raw['ratio'] !== undefined) {
+    const r = ratio(p, raw['ratio'], `${path}.ratio`);
+    if (r === null) ok = false;
+    else ({ numerator, denominator } = r);
+  }
+  let sc: LimitScale | null = null;
+  if (raw['scale'] !== undefined) {
+    sc = scale(p, table, raw['scale'], `${path}.scale`, copts);
+    if (sc === null) ok = false;
+  }
+  if (ok) {
+    // what the formula lends at most, against the fact
+    const most = Math.max(...(sc?.bands ?? [{ numerator: 1, denominator: 1 }]).map((b) => (numerator * b.numerator) / (denominator * b.denominator)));
+    if (most > 10) {
+      p.error(`${path}${sc ? '.scale.bands' : '.ratio'}`, `lends up to ${most.toFixed(2)} times the fact: absurd (more than 10)`);
       ok = false;
-    } else {
-      p.keys(ratio, `${path}.ratio`, ['numerator', 'denominator']);
-      const n = ratio['numerator'];
-      const d = ratio['denominator'];
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 1_000_000) {
-        p.error(`${path}.ratio.numerator`, `expected a whole number 0..1000000, got ${show(n)}`);
-        ok = false;
-      }
-      if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > 1_000_000) {
-        p.error(`${path}.ratio.denominator`, `expected a whole number 1..1000000, got ${show(d)}`);
-        ok = false;
-      }
-      if (ok) {
-        numerator = n as number;
-        denominator = d as number;
-        if (numerator > 10 * denominator) {
-          p.error(`${path}.ratio`, `${numerator}/${denominator} is absurd (more than 10 times the fact)`);
-          ok = false;
-        } else if (numerator > denominator) {
-          p.warn(`${path}.ratio`, `${numerator}/${denominator} lends more than the fact itself`);
-        }
-      }
+    } else if (most > 1) {
+      p.warn(`${path}${sc ? '.scale.bands' : '.ratio'}`, sc ? `lends up to ${most.toFixed(2)} times the fact itself` : `${numerator}/${denominator} lends more than the fact itself`);
     }
   }
   let roundTo = 1 as Fen;
@@ -322,44 +204,30 @@ function limitFormula(p: Problems, raw: Json, path: string, seen: Set<number>): 
     else roundTo = r;
   }
   if (!ok) return null;
-  if (prm.months !== null) seen.add(prm.months);
-  return { fact, months: prm.months, numerator, denominator, roundTo };
+  return { fact, months: prm.months, numerator, denominator, roundTo, scale: sc };
 }
 
-function event(p: Problems, raw: Json, path: string, seen: Set<number>): EligibilityEvent | null {
-  if (!isObject(raw)) {
-    p.error(path, `expected {"type": ..., "params": {...}}, got ${show(raw)}`);
-    return null;
-  }
-  p.keys(raw, path, ['type', 'params']);
-  const type = raw['type'];
-  if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type)) {
-    p.error(`${path}.type`, `unknown event type ${show(type)} (known: ${EVENT_TYPES.join(', ')})`);
-    return null;
-  }
-  const params = raw['params'];
-  if (!isObject(params)) {
-    p.error(`${path}.params`, `expected an object, got ${show(params)}`);
-    return null;
-  }
-  const at = `${path}.params`;
-  switch (type as EventType) {
+function event(p: Problems, table: FactTable, codes: readonly string[], raw: Json, path: string, copts: ConditionOptions): EligibilityEvent | null {
+  const ev = eventEnvelope(p, raw, path, EVENT_TYPES);
+  if (ev === null) return null;
+  const { type, params, at } = ev;
+  switch (type) {
     case 'door': {
       p.keys(params, at, ['door', 'limit']);
       const door = params['door'];
       const okDoor = typeof door === 'string' && (DOORS as readonly string[]).includes(door);
-      if (!okDoor) p.error(`${at}.door`, `unknown door ${show(door)} (known: ${DOORS.join(', ')})`);
-      const limit = limitFormula(p, params['limit'], `${at}.limit`, seen);
+      if (!okDoor) p.error(`${at}.door`, `unknown door ${show(door)} (known: ${list(DOORS)})`);
+      const limit = limitFormula(p, table, params['limit'], `${at}.limit`, copts);
       return okDoor && limit ? { type: 'door', door: door as Door, limit } : null;
     }
     case 'reason': {
       p.keys(params, at, ['code']);
       const code = params['code'];
-      if (typeof code !== 'string' || !(REASON_CODES as readonly string[]).includes(code)) {
-        p.error(`${at}.code`, `unknown reason code ${show(code)} (known: ${REASON_CODES.join(', ')})`);
+      if (typeof code !== 'string' || !codes.includes(code)) {
+        p.error(`${at}.code`, `unknown reason code ${show(code)} (known: ${list(codes)}; declare new ones in facts.json "reasonCodes")`);
         return null;
       }
-      return { type: 'reason', code: code as ReasonCode };
+      return { type: 'reason', code };
     }
     case 'cap': {
       p.keys(params, at, ['max']);
@@ -369,75 +237,78 @@ function event(p: Problems, raw: Json, path: string, seen: Set<number>): Eligibi
   }
 }
 
-/** Checks the parsed JSON of eligibility.json and normalises it (amounts to fen). */
-export function parseEligibilityRules(json: unknown, file: string): ParseResult<EligibilityRules> {
+/** Every fact a rule names: in conditions, in limit formulas and their scales. */
+function factsUsed(rules: readonly EligibilityRule[]): { fact: string; months: number | null }[] {
+  const out: { fact: string; months: number | null }[] = [];
+  for (const r of rules) {
+    for (const l of leaves(r.conditions, '$')) out.push({ fact: l.cond.fact, months: l.cond.params?.months ?? null });
+    if (r.event.type === 'door') {
+      const f = r.event.limit;
+      out.push({ fact: f.fact, months: f.months });
+      if (f.scale) out.push({ fact: f.scale.fact, months: f.scale.months });
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks the parsed JSON of eligibility.json and normalises it (amounts to fen).
+ * `catalog`: the facts rules/facts.json declares, usable beside the built-in ones.
+ */
+export function parseEligibilityRules(json: unknown, file: string, catalog: FactsCatalog = NO_DECLARED_FACTS): ParseResult<EligibilityRules> {
   const p = new Problems(file);
   if (!isObject(json)) {
     p.error('$', `expected an object with "rules", got ${show(json)}`);
     return p;
   }
   p.keys(json, '$', ['$schema', 'description', 'rules']);
-  const list = json['rules'];
-  if (!Array.isArray(list) || list.length === 0) {
-    p.error('$.rules', `expected a non-empty list of rules, got ${show(list)}`);
-    return p;
-  }
-  const rules: EligibilityRule[] = [];
-  const names = new Map<string, number>();
-  const seen = new Set<number>();
-  list.forEach((raw: Json, index) => {
-    const path = `$.rules[${index}]`;
-    if (!isObject(raw)) {
-      p.error(path, `expected a rule object, got ${show(raw)}`);
-      return;
-    }
-    p.keys(raw, path, ['name', 'description', 'priority', 'conditions', 'event']);
-    const name = raw['name'];
-    let ok = true;
-    if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      p.error(`${path}.name`, `expected a name of letters, digits, "-", "_" or ".", got ${show(name)}`);
-      ok = false;
-    } else if (names.has(name)) {
-      p.error(`${path}.name`, `"${name}" is already the name of $.rules[${names.get(name)}]`);
-      ok = false;
-    } else names.set(name, index);
-    if (raw['description'] !== undefined && typeof raw['description'] !== 'string') {
-      p.error(`${path}.description`, `expected text, got ${show(raw['description'])}`);
-    }
-    let priority = 1;
-    if (raw['priority'] !== undefined) {
-      const pr = raw['priority'];
-      if (typeof pr !== 'number' || !Number.isInteger(pr) || pr < 1 || pr > 100) {
-        p.error(`${path}.priority`, `expected a whole number 1..100, got ${show(pr)}`);
-        ok = false;
-      } else priority = pr;
-    }
-    const conds = raw['conditions'];
-    let top: ConditionNode | null = null;
-    if (!isObject(conds) || !('all' in conds || 'any' in conds || 'not' in conds)) {
-      p.error(`${path}.conditions`, `expected {"all": [...]}, {"any": [...]} or {"not": {...}}, got ${show(conds)}`);
-    } else top = conditionNode(p, conds, `${path}.conditions`, seen);
-    const ev = event(p, raw['event'], `${path}.event`, seen);
-    if (ok && top !== null && ev !== null) {
-      rules.push({ name: name as string, priority, index, conditions: top as TopCondition, event: ev });
-    }
-  });
+  const table: Record<string, FactTable[string]> = { ...FACTS };
+  for (const [name, f] of catalog.facts) table[name] = f.spec;
+  const codes = [...REASON_CODES, ...catalog.reasonCodes.filter((c) => !(REASON_CODES as readonly string[]).includes(c))];
+  const copts: ConditionOptions = { unknownFactHint: '; a new fact is declared in facts.json first' };
+  const rules = parseRuleList(p, json['rules'], table, (raw, path) => event(p, table, codes, raw, path, copts), copts);
   if (p.errors.length > 0) return p;
   if (!rules.some((r) => r.event.type === 'door')) p.warn('$.rules', 'no "door" rule: nobody can be eligible');
   if (!rules.some((r) => r.event.type === 'cap')) p.warn('$.rules', 'no "cap" rule: limits are not capped');
+  const used = factsUsed(rules);
+  const seen = new Set(used.flatMap((u) => (u.months === null ? [] : [u.months])));
   if (seen.size > 1) {
     p.warn('$.rules', `facts use different "months" (${[...seen].sort((a, b) => a - b).join(', ')}); change them together unless that is meant`);
   }
-  rules.sort((a, b) => b.priority - a.priority || a.index - b.index);
-  const value: EligibilityRules = { file, rules, flowMonths: seen.size === 0 ? 0 : Math.max(...seen) };
+  const names = new Set(used.map((u) => u.fact));
+  const declared = [...catalog.facts.values()].filter((f) => names.has(f.name));
+  const value: EligibilityRules = { file, rules, flowMonths: seen.size === 0 ? 0 : Math.max(...seen), declared, table };
   return { value, errors: p.errors, warnings: p.warnings };
 }
 
 // ---------------------------------------------------------------------------
 // Combination, shared by both evaluators.
 
-export function applyLimit(formula: LimitFormula, factValue: number): Fen {
-  return floorToUnit(mulRatioFloor(factValue as Fen, formula.numerator, formula.denominator), formula.roundTo);
+/** The scale band for `value`: the first whose `below` is above it, else the last. */
+export function bandFor(scale: LimitScale, value: number): LimitScale['bands'][number] {
+  for (const b of scale.bands) if (b.below === null || value < b.below) return b;
+  return scale.bands[scale.bands.length - 1]!;
+}
+
+/** One rounding only: the fact × ratio × band ratio, floored to the fen, then to roundTo. */
+export function applyLimit(formula: LimitFormula, factValue: number, scaleValue: number | null = null): Fen {
+  let n = formula.numerator;
+  let d = formula.denominator;
+  if (formula.scale !== null) {
+    if (scaleValue === null) throw new Error(`limit of ${formula.fact}: the scale fact ${formula.scale.fact} has no value`);
+    const b = bandFor(formula.scale, scaleValue);
+    n *= b.numerator;
+    d *= b.denominator;
+  }
+  return floorToUnit(mulRatioFloor(factValue as Fen, n, d), formula.roundTo);
+}
+
+/**
+ * A customer without a value of a declared fact the rules use, whose declaration says
+ * "missing: ineligible", is not evaluated: ineligible with those reason codes.
+ */
+export function missingDecision(customerId: CustomerId, reasons: readonly string[], facts: Record<string, unknown>): EligibilityDecision {
+  return { customerId, eligible: false, door: null, limit: 0 as Fen, reasons: [...reasons], fired: [], facts };
 }
 
 /**

@@ -1,6 +1,8 @@
-// The fact vocabulary of the escalation rules: one table read by the validator, the
-// compiled evaluator and the json-rules-engine reference, documented in rules/README.md.
+// The fact vocabulary of the escalation rules: one table read by the rules kernel
+// (validator, compiled evaluator, json-rules-engine reference), documented in rules/README.md.
+// errorCode is a code of the file's own error-code table (escalation/rules.ts fills it in).
 import type { Fen } from '../money.ts';
+import type { FactTable } from '../rules/kernel.ts';
 
 export const ORDER_KINDS = ['collection', 'payout', 'debit', 'topup'] as const;
 export const FAMILIES = ['disbursement', 'collection'] as const;
@@ -11,13 +13,6 @@ export const CHANNELS = ['card', 'account'] as const;
 export type Channel = (typeof CHANNELS)[number];
 export const ERROR_CLASSES = ['transient', 'funds', 'instrument', 'account', 'limit', 'request'] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
-
-export type FactKind = 'boolean' | 'enum' | 'amount' | 'count' | 'code';
-export interface FactSpec {
-  readonly kind: FactKind;
-  readonly values?: readonly string[];
-  readonly max?: number;
-}
 
 export const ESCALATION_FACTS = {
   orderKind: { kind: 'enum', values: ORDER_KINDS },
@@ -34,13 +29,8 @@ export const ESCALATION_FACTS = {
   amount: { kind: 'amount' },
   businessHours: { kind: 'boolean' },
   hasAlternative: { kind: 'boolean' },
-} as const satisfies Record<string, FactSpec>;
+} as const satisfies FactTable;
 export type EscalationFactName = keyof typeof ESCALATION_FACTS;
-export const ESCALATION_FACT_NAMES = Object.keys(ESCALATION_FACTS) as EscalationFactName[];
-
-export function isEscalationFact(name: unknown): name is EscalationFactName {
-  return typeof name === 'string' && Object.hasOwn(ESCALATION_FACTS, name);
-}
 
 /** What the rules see about one known failure of one order (amounts in fen). */
 export interface EscalationFacts {

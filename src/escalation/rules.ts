@@ -2,38 +2,19 @@
 // query ladder for unknown outcomes, the error-code table, and rules whose event names
 // the next step for a known failure. Normalised type, validator (every message
 // `file: $.json.path: reason`) and the one place fired rules become a decision.
-import { formatYuan, parseYuan, type Fen } from '../money.ts';
-import type { ParseResult } from '../eligibility/rules.ts';
-import { ERROR_CLASSES, ESCALATION_FACTS, ESCALATION_FACT_NAMES, isEscalationFact, type ErrorClass, type EscalationFactName, type FactKind } from './facts.ts';
-import { Problems } from '../rules/problems.ts';
+import { ERROR_CLASSES, ESCALATION_FACTS, type ErrorClass, type EscalationFactName } from './facts.ts';
+import { Problems, type ParseResult } from '../rules/problems.ts';
+import { always, eventEnvelope, isObject, list, parseRuleList, show, type Condition as KernelCondition, type ConditionNode as KernelNode, type FactTable, type Rule } from '../rules/kernel.ts';
 
-export const OPERATORS = ['equal', 'notEqual', 'in', 'notIn', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'] as const;
-export type Operator = (typeof OPERATORS)[number];
-const NUMERIC: readonly Operator[] = ['equal', 'notEqual', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'];
-const OPERATORS_BY_KIND: Record<FactKind, readonly Operator[]> = {
-  boolean: ['equal', 'notEqual'],
-  enum: ['equal', 'notEqual', 'in', 'notIn'],
-  code: ['equal', 'notEqual', 'in', 'notIn'],
-  amount: NUMERIC,
-  count: NUMERIC,
-};
+export { OPERATORS, type Operator } from '../rules/kernel.ts';
 
 export const STEPS = ['channel_resend', 'system_resend', 'void_and_reissue', 'manual_review', 'give_up'] as const;
 export type StepName = (typeof STEPS)[number];
 /** the business's three levels; manual_review and give_up are not levels */
 export const LEVEL_OF: Readonly<Record<StepName, number | null>> = { channel_resend: 1, system_resend: 2, void_and_reissue: 3, manual_review: null, give_up: null };
 
-export interface Condition {
-  readonly fact: EscalationFactName;
-  readonly operator: Operator;
-  readonly value: boolean | string | number | readonly string[];
-}
-export type ConditionNode =
-  | { readonly all: readonly ConditionNode[] }
-  | { readonly any: readonly ConditionNode[] }
-  | { readonly not: ConditionNode }
-  | Condition;
-export type TopCondition = Exclude<ConditionNode, Condition>;
+export type Condition = KernelCondition<EscalationFactName>;
+export type ConditionNode = KernelNode<EscalationFactName>;
 
 export interface StepEvent {
   readonly step: StepName;
@@ -44,13 +25,7 @@ export interface StepEvent {
   readonly reason: string;
 }
 
-export interface EscalationRule {
-  readonly name: string;
-  readonly priority: number;
-  readonly index: number;
-  readonly conditions: TopCondition;
-  readonly event: StepEvent;
-}
+export type EscalationRule = Rule<StepEvent>;
 
 export interface ErrorCodeSpec {
   readonly class: ErrorClass;
@@ -77,137 +52,12 @@ export interface EscalationDecision extends StepEvent {
 export const NO_RULE_DECISION: StepEvent = { step: 'manual_review', automatic: false, backoffSeconds: 0, reason: 'no escalation rule matched: an operator decides' };
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: Json): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v));
-const list = (xs: readonly string[]): string => xs.join(', ');
 const CODE = /^[A-Z][A-Z0-9_]*$/;
 
-function value(p: Problems, fact: EscalationFactName, operator: Operator, raw: Json, path: string, codes: ReadonlySet<string>): Condition['value'] | null {
-  const spec = ESCALATION_FACTS[fact] as { kind: FactKind; values?: readonly string[]; max?: number };
-  if (raw === undefined) {
-    p.error(path, 'missing');
-    return null;
-  }
-  const many = operator === 'in' || operator === 'notIn';
-  switch (spec.kind) {
-    case 'boolean':
-      if (typeof raw !== 'boolean') {
-        p.error(path, `fact "${fact}" is true or false, got ${show(raw)}`);
-        return null;
-      }
-      return raw;
-    case 'enum':
-    case 'code': {
-      const one = (v: Json, at: string): string | null => {
-        if (spec.kind === 'enum' && (typeof v !== 'string' || !spec.values!.includes(v))) {
-          p.error(at, `fact "${fact}" is one of ${spec.values!.map((x) => `"${x}"`).join(', ')}, got ${show(v)}`);
-          return null;
-        }
-        if (spec.kind === 'code' && (typeof v !== 'string' || !codes.has(v))) {
-          p.error(at, `${show(v)} is not in $.errorCodes (known: ${list([...codes])}); add it to the table first`);
-          return null;
-        }
-        return v as string;
-      };
-      if (many) {
-        if (!Array.isArray(raw) || raw.length === 0) {
-          p.error(path, `operator "${operator}" needs a non-empty list, got ${show(raw)}`);
-          return null;
-        }
-        const out = raw.map((v, i) => one(v, `${path}[${i}]`));
-        return out.every((v) => v !== null) ? (out as string[]) : null;
-      }
-      return one(raw, path);
-    }
-    case 'amount': {
-      if (typeof raw !== 'string') {
-        p.error(path, `expected a yuan amount string like "100.00", got ${show(raw)}`);
-        return null;
-      }
-      try {
-        return parseYuan(raw);
-      } catch {
-        p.error(path, `${show(raw)} is not a yuan amount (digits, at most two decimals, not negative)`);
-        return null;
-      }
-    }
-    case 'count': {
-      const max = spec.max ?? Number.MAX_SAFE_INTEGER;
-      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0 || raw > max) {
-        p.error(path, `fact "${fact}" is a whole number 0..${max}, got ${show(raw)}`);
-        return null;
-      }
-      return raw;
-    }
-  }
-}
-
-function conditionNode(p: Problems, node: Json, path: string, codes: ReadonlySet<string>): ConditionNode | null {
-  if (!isObject(node)) {
-    p.error(path, `expected a condition object, got ${show(node)}`);
-    return null;
-  }
-  const bools = (['all', 'any', 'not'] as const).filter((k) => k in node);
-  if (bools.length > 1 || (bools.length === 1 && 'fact' in node)) {
-    p.error(path, 'a condition is one of {"all": [...]}, {"any": [...]}, {"not": {...}} or {"fact": ...}, not several');
-    return null;
-  }
-  if (bools.length === 1) {
-    const op = bools[0]!;
-    p.keys(node, path, [op]);
-    const inner = node[op];
-    if (op === 'not') {
-      const child = conditionNode(p, inner, `${path}.not`, codes);
-      return child === null ? null : { not: child };
-    }
-    if (!Array.isArray(inner)) {
-      p.error(`${path}.${op}`, `expected a list of conditions, got ${show(inner)}`);
-      return null;
-    }
-    if (op === 'any' && inner.length === 0) {
-      p.error(`${path}.any`, 'an empty "any" is not allowed (use {"all": []} for "always")');
-      return null;
-    }
-    const children = inner.map((c, i) => conditionNode(p, c, `${path}.${op}[${i}]`, codes));
-    if (children.some((c) => c === null)) return null;
-    return op === 'all' ? { all: children as ConditionNode[] } : { any: children as ConditionNode[] };
-  }
-  if (!p.keys(node, path, ['fact', 'operator', 'value'])) return null;
-  const fact = node['fact'];
-  if (!isEscalationFact(fact)) {
-    p.error(`${path}.fact`, `unknown fact ${show(fact)} (known: ${list(ESCALATION_FACT_NAMES)})`);
-    return null;
-  }
-  const operator = node['operator'];
-  if (typeof operator !== 'string' || !(OPERATORS as readonly string[]).includes(operator)) {
-    p.error(`${path}.operator`, `unknown operator ${show(operator)} (known: ${list(OPERATORS)})`);
-    return null;
-  }
-  const kind = ESCALATION_FACTS[fact].kind as FactKind;
-  if (!OPERATORS_BY_KIND[kind].includes(operator as Operator)) {
-    p.error(`${path}.operator`, `operator "${operator}" cannot be used with fact "${fact}" (use ${list(OPERATORS_BY_KIND[kind])})`);
-    return null;
-  }
-  const v = value(p, fact, operator as Operator, node['value'], `${path}.value`, codes);
-  return v === null ? null : { fact, operator: operator as Operator, value: v };
-}
-
 function stepEvent(p: Problems, raw: Json, path: string): StepEvent | null {
-  if (!isObject(raw)) {
-    p.error(path, `expected {"type": "escalate", "params": {...}}, got ${show(raw)}`);
-    return null;
-  }
-  p.keys(raw, path, ['type', 'params']);
-  if (raw['type'] !== 'escalate') {
-    p.error(`${path}.type`, `unknown event type ${show(raw['type'])} (known: escalate)`);
-    return null;
-  }
-  const at = `${path}.params`;
-  const params = raw['params'];
-  if (!isObject(params)) {
-    p.error(at, `expected an object, got ${show(params)}`);
-    return null;
-  }
+  const ev = eventEnvelope(p, raw, path, ['escalate']);
+  if (ev === null) return null;
+  const { params, at } = ev;
   if (!p.keys(params, at, ['step', 'automatic', 'backoffSeconds', 'reason'])) return null;
   const step = params['step'];
   if (typeof step !== 'string' || !(STEPS as readonly string[]).includes(step)) {
@@ -316,50 +166,13 @@ export function parseEscalationRules(json: unknown, file: string): ParseResult<E
       codes[code] = { class: cls as ErrorClass, description: d };
     }
   }
-  const known = new Set(Object.keys(codes));
-  const raws = json['rules'];
-  const rules: EscalationRule[] = [];
-  if (!Array.isArray(raws) || raws.length === 0) p.error('$.rules', `expected a non-empty list of rules, got ${show(raws)}`);
-  else {
-    const names = new Map<string, number>();
-    raws.forEach((raw: Json, index) => {
-      const path = `$.rules[${index}]`;
-      if (!isObject(raw)) {
-        p.error(path, `expected a rule object, got ${show(raw)}`);
-        return;
-      }
-      p.keys(raw, path, ['name', 'description', 'priority', 'conditions', 'event']);
-      const name = raw['name'];
-      let ok = true;
-      if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-        p.error(`${path}.name`, `expected a name of letters, digits, "-", "_" or ".", got ${show(name)}`);
-        ok = false;
-      } else if (names.has(name)) {
-        p.error(`${path}.name`, `"${name}" is already the name of $.rules[${names.get(name)}]`);
-        ok = false;
-      } else names.set(name, index);
-      let priority = 1;
-      if (raw['priority'] !== undefined) {
-        const pr = raw['priority'];
-        if (typeof pr !== 'number' || !Number.isInteger(pr) || pr < 1 || pr > 100) {
-          p.error(`${path}.priority`, `expected a whole number 1..100, got ${show(pr)}`);
-          ok = false;
-        } else priority = pr;
-      }
-      const conds = raw['conditions'];
-      let top: ConditionNode | null = null;
-      if (!isObject(conds) || !('all' in conds || 'any' in conds || 'not' in conds)) {
-        p.error(`${path}.conditions`, `expected {"all": [...]}, {"any": [...]} or {"not": {...}}, got ${show(conds)}`);
-      } else top = conditionNode(p, conds, `${path}.conditions`, known);
-      const ev = stepEvent(p, raw['event'], `${path}.event`);
-      if (ok && top !== null && ev !== null) rules.push({ name: name as string, priority, index, conditions: top as TopCondition, event: ev });
-    });
-  }
+  // A rule may only name a code of the table; the table is the file's own.
+  const table: FactTable = { ...ESCALATION_FACTS, errorCode: { kind: 'code', values: Object.keys(codes), valuesFrom: '$.errorCodes' } };
+  const rules = parseRuleList(p, json['rules'], table, (raw, path) => stepEvent(p, raw, path), { noParams: 'escalation facts take no params' });
   if (p.errors.length > 0 || lad === null) return p;
-  if (!rules.some((r) => 'all' in r.conditions && r.conditions.all.length === 0)) {
+  if (!rules.some(always)) {
     p.warn('$.rules', 'no rule with {"all": []}: a failure no rule matches goes to manual review');
   }
-  rules.sort((a, b) => b.priority - a.priority || a.index - b.index);
   return { value: { file, ladder: lad, businessHours: hours, errorCodes: codes, rules }, errors: p.errors, warnings: p.warnings };
 }
 
@@ -367,8 +180,4 @@ export function parseEscalationRules(json: unknown, file: string): ParseResult<E
 export function combineEscalation(fired: readonly EscalationRule[]): EscalationDecision {
   const first = fired[0];
   return { ...(first ? first.event : NO_RULE_DECISION), rule: first?.name ?? null, fired: fired.map((r) => r.name) };
-}
-
-export function describeAmount(f: Fen): string {
-  return formatYuan(f);
 }

@@ -1,16 +1,13 @@
-// `lendpay rules test --coverage`: which rules no test case fires and which conditions
-// no test case sees both true and false. Every condition is evaluated on every case,
-// not only those the evaluator reaches (it stops an `all` at the first false): a
-// condition is covered when the cases show it can decide something either way.
-import { readFile, readdir } from 'node:fs/promises';
+// `lendpay rules test --coverage`: for each rule file with test cases (eligibility,
+// collection, escalation), which rules no case fires and which conditions no case
+// sees both true and false. Every condition is evaluated on every case, not only
+// those the evaluator reaches (it stops an `all` at the first false): a condition is
+// covered when the cases show it can decide something either way.
 import path from 'node:path';
-import { monthsBefore } from '../dates.ts';
-import { buildContext, factGetter, type FactContext, type FactValue } from '../eligibility/facts.ts';
-import type { Condition, ConditionNode, EligibilityRules, Operator } from '../eligibility/rules.ts';
-import { formatYuanGrouped } from '../money.ts';
-import { FACTS } from '../eligibility/facts.ts';
-import { parseCase } from './tests.ts';
-import { parseJsonText, type RuleSet } from './load.ts';
+import { CASE_DOMAINS, type CaseDomain } from './cases.ts';
+import { compileCondition, describeCondition, leaves, type ConditionNode } from './kernel.ts';
+import type { RuleSet } from './load.ts';
+import { readTestFiles } from './tests.ts';
 
 export interface ConditionCoverage {
   /** `$.rules[i].conditions.all[j]` in the rule file */
@@ -35,97 +32,61 @@ export interface CoverageReport {
   readonly conditionsTotal: number;
 }
 
-// The same semantics as the compiled evaluator (src/eligibility/evaluate.ts), which
-// the differential tests hold equal to json-rules-engine.
-function holds(op: Operator, a: FactValue, value: unknown): boolean {
-  switch (op) {
-    case 'equal': return a === value;
-    case 'notEqual': return a !== value;
-    case 'in': return (value as readonly unknown[]).indexOf(a) > -1;
-    case 'notIn': return (value as readonly unknown[]).indexOf(a) === -1;
-    case 'lessThan': return (a as number) < (value as number);
-    case 'lessThanInclusive': return (a as number) <= (value as number);
-    case 'greaterThan': return (a as number) > (value as number);
-    case 'greaterThanInclusive': return (a as number) >= (value as number);
-  }
-}
-
-function text(c: Condition): string {
-  const m = c.params ? `(months=${c.params.months})` : '';
-  const v = FACTS[c.fact].kind === 'amount' && typeof c.value === 'number' ? formatYuanGrouped(c.value) : JSON.stringify(c.value);
-  return `${c.fact}${m} ${c.operator} ${v}`;
-}
-
-interface Leaf { path: string; cond: Condition; get: (c: FactContext) => FactValue; t: number; f: number }
-
-function leaves(node: ConditionNode, at: string, out: Leaf[]): void {
-  if ('all' in node) node.all.forEach((c, i) => leaves(c, `${at}.all[${i}]`, out));
-  else if ('any' in node) node.any.forEach((c, i) => leaves(c, `${at}.any[${i}]`, out));
-  else if ('not' in node) leaves(node.not, `${at}.not`, out);
-  else out.push({ path: at, cond: node, get: factGetter(node.fact, node.params?.months ?? null), t: 0, f: 0 });
-}
-
-function evalNode(node: ConditionNode, ctx: FactContext): boolean {
-  if ('all' in node) return node.all.every((c) => evalNode(c, ctx));
-  if ('any' in node) return node.any.some((c) => evalNode(c, ctx));
-  if ('not' in node) return !evalNode(node.not, ctx);
-  return holds(node.operator, factGetter(node.fact, node.params?.months ?? null)(ctx), node.value);
-}
-
-/** Coverage of `ruleSet`'s eligibility rules by the cases in its tests/ directory (malformed cases are skipped: `rules test` reports them). */
-export async function ruleCoverage(ruleSet: RuleSet): Promise<CoverageReport> {
-  const rules: EligibilityRules = ruleSet.eligibility;
-  const dir = path.join(ruleSet.dir, 'tests');
-  let names: string[] = [];
-  try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
-  } catch {
-    names = [];
-  }
-  const perRule = rules.rules.map((rule) => {
-    const ls: Leaf[] = [];
-    const at = `$.rules[${rule.index}].conditions`;
-    leaves(rule.conditions, at, ls);
-    return { rule, leaves: ls, fired: 0 };
-  });
-  let cases = 0;
-  for (const name of names) {
-    const parsed = parseJsonText(await readFile(path.join(dir, name), 'utf8'), name);
-    const list = (parsed.json as { cases?: unknown } | undefined)?.cases;
-    if (!Array.isArray(list)) continue;
-    for (const [i, raw] of list.entries()) {
-      let c;
-      try {
-        c = parseCase(raw, `$.cases[${i}]`);
-      } catch {
-        continue;
-      }
-      cases++;
-      const ctx = buildContext(c.input, c.date, monthsBefore(c.date, rules.flowMonths));
-      for (const r of perRule) {
-        if (evalNode(r.rule.conditions, ctx)) r.fired++;
-        for (const l of r.leaves) {
-          if (holds(l.cond.operator, l.get(ctx), l.cond.value)) l.t++;
-          else l.f++;
-        }
+function report<X>(domain: CaseDomain<X>, ruleSet: RuleSet, contexts: readonly (X | null)[]): CoverageReport | null {
+  const rules = domain.rules(ruleSet);
+  if (rules === null) return null;
+  const table = domain.table(ruleSet);
+  const read = domain.reader(ruleSet);
+  const perRule = rules.map((rule) => ({
+    rule,
+    test: compileCondition(rule.conditions as ConditionNode, read),
+    leaves: leaves(rule.conditions as ConditionNode, `$.rules[${rule.index}].conditions`).map((l) => ({
+      ...l, holds: compileCondition(l.cond, read), t: 0, f: 0,
+    })),
+    fired: 0,
+  }));
+  for (const ctx of contexts) {
+    // A case whose rules are not evaluated (a declared fact missing) covers nothing.
+    if (ctx === null) continue;
+    for (const r of perRule) {
+      if (r.test(ctx)) r.fired++;
+      for (const l of r.leaves) {
+        if (l.holds(ctx)) l.t++;
+        else l.f++;
       }
     }
   }
-  const report = perRule.map((r) => ({
+  const out = perRule.map((r) => ({
     name: r.rule.name,
     path: `$.rules[${r.rule.index}]`,
     firedIn: r.fired,
-    conditions: r.leaves.map((l) => ({ path: l.path, text: text(l.cond), trueIn: l.t, falseIn: l.f })),
+    conditions: r.leaves.map((l) => ({ path: l.path, text: describeCondition(table, l.cond), trueIn: l.t, falseIn: l.f })),
   }));
-  const conds = report.flatMap((r) => r.conditions);
+  const conds = out.flatMap((r) => r.conditions);
   return {
-    file: rules.file,
-    cases,
-    rules: report,
-    rulesCovered: report.filter((r) => r.firedIn > 0).length,
+    file: path.relative(process.cwd(), path.join(ruleSet.dir, domain.file)) || domain.file,
+    cases: contexts.length,
+    rules: out,
+    rulesCovered: out.filter((r) => r.firedIn > 0).length,
     conditionsCovered: conds.filter((c) => c.trueIn > 0 && c.falseIn > 0).length,
     conditionsTotal: conds.length,
   };
+}
+
+/**
+ * Coverage of each rule file of `ruleSet` by the cases in its tests/ directory, one
+ * report per rule file the set has (a file without cases shows 0 of N). Malformed
+ * cases are skipped: `rules test` reports them.
+ */
+export async function ruleCoverage(ruleSet: RuleSet): Promise<CoverageReport[]> {
+  const files = await readTestFiles(ruleSet);
+  const out: CoverageReport[] = [];
+  for (const domain of CASE_DOMAINS) {
+    const contexts = files.filter((f) => f.domain === domain).flatMap((f) => f.cases.flatMap((c) => ('error' in c ? [] : [c.context])));
+    const r = report(domain, ruleSet, contexts);
+    if (r !== null) out.push(r);
+  }
+  return out;
 }
 
 /** The readable report: totals, then only what is missing. */
@@ -148,3 +109,7 @@ export function formatCoverage(r: CoverageReport): string[] {
   else out.push('not exercised:', ...gaps);
   return out;
 }
+
+/** True when every rule of every report fires in some case and every condition is seen both ways. */
+export const fullyCovered = (rs: readonly CoverageReport[]): boolean =>
+  rs.every((r) => r.rulesCovered === r.rules.length && r.conditionsCovered === r.conditionsTotal);

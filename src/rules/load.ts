@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { LendpayError } from '../errors.ts';
 import { parseEligibilityRules, type EligibilityRules, type ParseResult } from '../eligibility/rules.ts';
+import { parseFactsCatalog, type FactsCatalog } from '../eligibility/declared.ts';
+import { RESERVED_FACT_NAMES } from '../eligibility/facts.ts';
 import { parseCalendarRules, type Calendar } from '../calendar/calendar.ts';
 import { parseAlertRules, type AlertRules } from '../alerts/rules.ts';
 import { parsePricingRules, type PricingRules } from '../loans/pricing.ts';
@@ -22,6 +24,8 @@ export interface RuleSet {
   readonly hash: string;
   readonly dir: string;
   readonly eligibility: EligibilityRules;
+  /** the facts the risk team declares (rules/facts.json); null when the directory has none */
+  readonly facts: FactsCatalog | null;
   /** holidays and make-up working days; null when the directory has no calendar.json */
   readonly calendar: Calendar | null;
   /** interest rate and default term; null when the directory has no pricing.json */
@@ -51,11 +55,17 @@ interface RuleFileKind<T> {
   /** the JSON Schema next to the rule file in the shipped rules/ directory */
   readonly schema: string;
   readonly required: boolean;
-  parse(json: unknown, label: string): ParseResult<T>;
+  /** `parsed`: the kinds listed before this one that parsed (eligibility reads facts) */
+  parse(json: unknown, label: string, parsed: Partial<Record<string, unknown>>): ParseResult<T>;
 }
 
 const KINDS = {
-  eligibility: { file: 'eligibility.json', schema: 'eligibility.schema.json', required: true, parse: parseEligibilityRules },
+  // Before eligibility: its conditions may use the facts declared here.
+  facts: { file: 'facts.json', schema: 'facts.schema.json', required: false, parse: (json, label) => parseFactsCatalog(json, label, RESERVED_FACT_NAMES) },
+  eligibility: {
+    file: 'eligibility.json', schema: 'eligibility.schema.json', required: true,
+    parse: (json, label, parsed) => parseEligibilityRules(json, label, parsed['facts'] as FactsCatalog | undefined),
+  },
   // Not required so that a directory of eligibility rules alone still validates;
   // whatever schedules payouts asks for it and refuses to run without one.
   calendar: { file: 'calendar.json', schema: 'calendar.schema.json', required: false, parse: parseCalendarRules },
@@ -70,6 +80,8 @@ const KINDS = {
   accounts: { file: 'accounts.json', schema: 'accounts.schema.json', required: false, parse: parseAccountMap },
 } as const satisfies Record<string, RuleFileKind<unknown>>;
 type KindName = keyof typeof KINDS;
+/** Every rule file name lendpay knows (what a version's content may hold). */
+export const RULE_FILE_NAMES: readonly string[] = Object.values(KINDS).map((k) => k.file);
 
 // Schemas are developer-owned and ship with the code, so they are read from the
 // repository's rules/ directory, not from the directory being validated.
@@ -199,7 +211,7 @@ async function check(dir: string): Promise<Checked> {
       errors.push(`${lbl}: ${deep.length > 200 ? `${deep.slice(0, 200)}…` : deep}: nested more than ${MAX_RULE_DEPTH} levels deep`);
       continue;
     }
-    const res = kind.parse(parsed.json, lbl);
+    const res = kind.parse(parsed.json, lbl, values);
     // not push(...list): a file with 300,000 bad items would overflow the argument stack
     pushCapped(warnings, res.warnings, lbl);
     if (res.errors.length > 0) {
@@ -255,6 +267,7 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     hash: res.hash,
     dir: abs,
     eligibility: res.values.eligibility as EligibilityRules,
+    facts: (res.values.facts as FactsCatalog | undefined) ?? null,
     calendar: (res.values.calendar as Calendar | undefined) ?? null,
     pricing: (res.values.pricing as PricingRules | undefined) ?? null,
     collection: (res.values.collection as CollectionRules | undefined) ?? null,
@@ -265,4 +278,24 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
     accounts: (res.values.accounts as AccountMap | undefined) ?? null,
     files: res.files,
   };
+}
+
+/**
+ * Only the facts declared in `dir`/facts.json (what a feed import checks its values
+ * against), so that a rule file being edited does not stop a feed: null when there is no facts.json.
+ */
+export async function loadFactsCatalog(dir: string): Promise<FactsCatalog | null> {
+  const full = path.join(path.resolve(dir), KINDS.facts.file);
+  let text: string;
+  try {
+    text = await readFile(full, 'utf8');
+  } catch {
+    return null;
+  }
+  const parsed = parseJsonText(text, label(full));
+  const res = parsed.error === undefined ? KINDS.facts.parse(parsed.json, label(full)) : { errors: [parsed.error] };
+  if (res.errors.length > 0 || !('value' in res) || res.value === undefined) {
+    throw new LendpayError('RULES_INVALID', `${label(full)} is not valid`, { details: res.errors.slice(0, MAX_PROBLEMS_PER_FILE) });
+  }
+  return res.value;
 }

@@ -1,6 +1,13 @@
 // What a rule file's parser found wrong (errors) or doubtful (warnings), each line
-// naming the file and the JSON path. Shared by the eligibility, collection and
-// escalation parsers.
+// naming the file and the JSON path. Shared by every rule file's parser.
+
+/** What a rule file's parser returns: the normalised value when there was no error. */
+export interface ParseResult<T> {
+  readonly value?: T;
+  readonly errors: string[];
+  readonly warnings: string[];
+}
+
 export class Problems {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];

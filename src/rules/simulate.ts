@@ -194,3 +194,37 @@ function formatYuanPlain(fen: number): string {
   return fen < 0 ? `-${formatYuan(-fen)}` : formatYuan(fen);
 }
 const signedPlain = formatYuanPlain;
+
+type Page = readonly { customerId: string; facts: Record<string, unknown> }[];
+type Seen = { value: unknown; asOf: string } | null;
+
+/**
+ * The stored facts of a batch hold only the declared facts its own rules used. For a
+ * candidate that uses others (`names`), each page gets their latest values as of the
+ * batch's date from `load` (one query a page); what the batch stored is kept as it was.
+ */
+export async function* withDeclaredFacts(
+  pages: AsyncIterable<Page>,
+  names: readonly string[],
+  load: (customerIds: readonly string[], facts: readonly string[]) => Promise<Map<string, Map<string, { value: unknown; asOf: string }>>>,
+): AsyncGenerator<Page> {
+  for await (const page of pages) {
+    if (names.length === 0) {
+      yield page;
+      continue;
+    }
+    const lacking = (row: Page[number]) => names.filter((n) => !Object.hasOwn((row.facts['declared'] ?? {}) as object, n));
+    const need = [...new Set(page.flatMap(lacking))];
+    if (need.length === 0) {
+      yield page;
+      continue;
+    }
+    const loaded = await load(page.map((r) => r.customerId), need);
+    yield page.map((row) => {
+      const stored = (row.facts['declared'] ?? {}) as Record<string, Seen>;
+      const declared: Record<string, Seen> = { ...stored };
+      for (const n of lacking(row)) declared[n] = loaded.get(row.customerId)?.get(n) ?? null;
+      return { customerId: row.customerId, facts: { ...row.facts, declared } };
+    });
+  }
+}

@@ -2,7 +2,7 @@
 // two rule sets, and the sanity warnings `rules validate` prints on top of the loader's.
 import { formatYuanGrouped, type Fen } from '../money.ts';
 import type { Condition, ConditionNode, EligibilityRules } from '../eligibility/rules.ts';
-import { FACTS } from '../eligibility/facts.ts';
+import { describeCondition, type FactSpec, type FactTable } from './kernel.ts';
 
 // ---------------------------------------------------------------------------
 // Diff
@@ -131,31 +131,24 @@ interface Range {
   paths: string[];
 }
 
-function describe(c: Condition): string {
-  const m = c.params ? `(months=${c.params.months})` : '';
-  const v = FACTS[c.fact].kind === 'amount' && typeof c.value === 'number' ? formatYuanGrouped(c.value) : JSON.stringify(c.value);
-  return `${c.fact}${m} ${c.operator} ${v}`;
-}
-
-function domain(fact: Condition['fact']): Set<unknown> | null {
-  const spec: { kind: string; values?: readonly string[] } = FACTS[fact];
+function domain(spec: FactSpec): Set<unknown> | null {
   if (spec.kind === 'boolean') return new Set([true, false]);
   if (spec.kind === 'enum') return new Set(spec.values ?? []);
   return null;
 }
 
 /** Why the conditions of one `all` group can never hold together, or null. */
-function contradiction(conds: readonly { c: Condition; path: string }[]): string | null {
+function contradiction(table: FactTable, conds: readonly { c: Condition; path: string }[]): string | null {
   const ranges = new Map<string, Range & { label: string[] }>();
   for (const { c, path } of conds) {
     const key = `${c.fact}/${c.params?.months ?? ''}`;
     let r = ranges.get(key);
     if (!r) {
-      r = { allowed: domain(c.fact), lo: -Infinity, loInclusive: false, hi: Infinity, hiInclusive: false, eq: null, ne: [], paths: [], label: [] };
+      r = { allowed: domain(table[c.fact]!), lo: -Infinity, loInclusive: false, hi: Infinity, hiInclusive: false, eq: null, ne: [], paths: [], label: [] };
       ranges.set(key, r);
     }
     r.paths.push(path);
-    r.label.push(describe(c));
+    r.label.push(describeCondition(table, c));
     if (r.allowed) {
       const vals = Array.isArray(c.value) ? (c.value as readonly unknown[]) : [c.value];
       const keep = c.operator === 'equal' || c.operator === 'in';
@@ -189,33 +182,35 @@ function contradiction(conds: readonly { c: Condition; path: string }[]): string
       default:
         break;
     }
-    // Facts are whole numbers (fen, month counts): tighten open bounds to closed ones.
+    // Facts are whole numbers (fen, month counts, 10^-scale, YYYYMMDD): tighten open bounds to closed ones.
+    const spec = table[c.fact]!;
     const lo = r.loInclusive ? r.lo : Math.floor(r.lo) + 1;
     const hi = r.hiInclusive ? r.hi : Math.ceil(r.hi) - 1;
     const empty = lo > hi
       || (r.eq !== null && (r.eq < lo || r.eq > hi || r.ne.includes(r.eq)))
       || (lo === hi && r.ne.includes(lo))
-      || (FACTS[c.fact].kind !== 'boolean' && hi < 0);
+      || hi < (spec.min ?? (spec.kind === 'amount' || spec.kind === 'count' ? 0 : -Infinity))
+      || lo > (spec.max ?? Infinity);
     if (empty) return `${r.label.join(' and ')} can never hold together (${r.paths.join(', ')})`;
   }
   return null;
 }
 
 /** Finds `all` groups (the top one and nested ones) whose leaf conditions contradict each other. */
-function neverHolds(node: ConditionNode, path: string, out: string[]): void {
+function neverHolds(table: FactTable, node: ConditionNode, path: string, out: string[]): void {
   if ('all' in node) {
     const leaves: { c: Condition; path: string }[] = [];
     node.all.forEach((child, i) => {
       const p = `${path}.all[${i}]`;
       if ('fact' in child) leaves.push({ c: child, path: p });
-      else neverHolds(child, p, out);
+      else neverHolds(table, child, p, out);
     });
-    const why = contradiction(leaves);
+    const why = contradiction(table, leaves);
     if (why) out.push(`${path}\u0000${why}`);
   } else if ('any' in node) {
     // A dead branch of an `any` is reported too: the rule may still fire, but the branch is a mistake.
     node.any.forEach((child, i) => {
-      if (!('fact' in child)) neverHolds(child, `${path}.any[${i}]`, out);
+      if (!('fact' in child)) neverHolds(table, child, `${path}.any[${i}]`, out);
     });
   }
   // Inside a `not`, a contradiction makes the `not` always true: not "never fires", so not checked.
@@ -231,7 +226,7 @@ export function sanityWarnings(rules: EligibilityRules): string[] {
   for (const rule of rules.rules) {
     const at = `${rules.file}: $.rules[${rule.index}]`;
     const why: string[] = [];
-    neverHolds(rule.conditions, `$.rules[${rule.index}].conditions`, why);
+    neverHolds(rules.table, rule.conditions, `$.rules[${rule.index}].conditions`, why);
     for (const w of why) {
       const [group, reason] = w.split('\u0000') as [string, string];
       out.push(group === `$.rules[${rule.index}].conditions`
@@ -252,4 +247,23 @@ export function sanityWarnings(rules: EligibilityRules): string[] {
     out.push(`${rules.file}: $.rules: no cap of at most ${formatYuanGrouped(CREDIT_CEILING)} CNY applies always ({"all": []}): some limits may exceed the ceiling`);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------
+// Rollbacks
+
+/**
+ * When content `hash` was active and a later rollback replaced it: that version and
+ * the rollback (the working copy often still holds a rolled-back change; activating it
+ * again should be a decision, not an accident). Versions oldest first.
+ */
+export function rolledBackFrom<V extends { version: number; hash: string; rollbackOf: number | null; previousVersion: number | null }>(versions: readonly V[], hash: string): { version: V; by: V } | null {
+  const byNo = new Map(versions.map((v) => [v.version, v]));
+  for (let i = versions.length - 1; i >= 0; i--) {
+    const r = versions[i]!;
+    if (r.rollbackOf === null || r.previousVersion === null) continue;
+    const before = byNo.get(r.previousVersion);
+    if (before && before.hash === hash && r.hash !== hash) return { version: before, by: r };
+  }
+  return null;
 }

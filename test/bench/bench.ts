@@ -1,7 +1,9 @@
 // `npm run bench -- [--sizes 10000,100000] [--stages generate,nightly,replay,limits,loans,disburse,
 //                    post-settlement,hold-monitor,collection-replay,collection-limits,import]
 //                    [--out file.json] [--seed S] [--date YYYY-MM-DD]
-//                    [--due-share 0.3] [--disburse 2000] [--disburse-concurrency 8]`
+//                    [--due-share 0.3] [--disburse 2000] [--disburse-concurrency 8] [--declared-facts]`
+// --declared-facts: nightly (and its limits) with two declared facts in the rules, their
+// values imported for the population by the generate stage (test/bench/declared.ts).
 // Chunk size and worker concurrency are the CLI's: LENDPAY_CHUNK_SIZE, LENDPAY_WORKER_CONCURRENCY.
 // For each size: a fresh database (DATABASE_URL's server, else the embedded default),
 // every selected stage in registry order, one table row per measurement, the database
@@ -34,6 +36,7 @@ function parseArgs(argv: string[]): Args {
     options: {
       sizes: { type: 'string' }, stages: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, date: { type: 'string' },
       keep: { type: 'boolean' }, 'due-share': { type: 'string' }, disburse: { type: 'string' }, 'disburse-concurrency': { type: 'string' },
+      'declared-facts': { type: 'boolean' },
     },
   });
   const whole = (v: string) => Number(v.replace(/_/g, ''));
@@ -47,6 +50,7 @@ function parseArgs(argv: string[]): Args {
       dueShare: o['due-share'] === undefined ? 0.3 : Number(o['due-share']),
       disburse: o.disburse === undefined ? 2000 : whole(o.disburse),
       disburseConcurrency: o['disburse-concurrency'] === undefined ? 8 : Number(o['disburse-concurrency']),
+      declaredFacts: o['declared-facts'] ?? false,
     },
     keep: o.keep ?? false,
   };

@@ -18,6 +18,7 @@ import { monthsBefore } from '../../src/dates.ts';
 import { predicateLimit } from './predicate.ts';
 import { COLLECTION_STAGES } from './collection.ts';
 import { DISBURSE_API_STAGE } from './disburse-api.ts';
+import { DECLARED_RULES_DIR, prepareDeclaredFacts } from './declared.ts';
 
 export interface StageRow {
   stage: string;
@@ -52,6 +53,8 @@ export interface BenchOptions {
   disburse: number;
   /** concurrent applications in the disburse stage's main measurement */
   disburseConcurrency: number;
+  /** nightly with two declared facts in the rules (test/bench/declared.ts) */
+  declaredFacts: boolean;
 }
 
 export interface Stage {
@@ -65,7 +68,8 @@ const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 /** Runs the CLI's own nightly path (rule set saved, pg-boss started, chunks worked in this process, wait loop). */
 async function cliNightly(ctx: StageContext) {
-  const cli = createContext({ ...process.env, DATABASE_URL: ctx.database.url, LENDPAY_LOG_LEVEL: 'warn' });
+  const rulesDir = ctx.state.get(DECLARED_RULES_DIR) as string | undefined;
+  const cli = createContext({ ...process.env, DATABASE_URL: ctx.database.url, LENDPAY_LOG_LEVEL: 'warn', ...(rulesDir ? { LENDPAY_RULES_DIR: rulesDir } : {}) });
   try {
     return await runNightlyCommand(cli, ctx.date, { work: true, progress: false });
   } finally {
@@ -119,7 +123,8 @@ export const STAGES: Stage[] = [
     async run(ctx) {
       const t0 = performance.now();
       const g = await generatePopulationSql(ctx.database.db, { size: ctx.size, seed: ctx.seed, asOf: ctx.date });
-      return [{ stage: 'generate', items: g.customers, seconds: seconds(t0), note: `${g.flows} flows, ${g.accounts} accounts` }];
+      const rows: StageRow[] = [{ stage: 'generate', items: g.customers, seconds: seconds(t0), note: `${g.flows} flows, ${g.accounts} accounts` }];
+      return ctx.options.declaredFacts ? [...rows, ...(await prepareDeclaredFacts(ctx))] : rows;
     },
   },
   {
@@ -133,7 +138,8 @@ export const STAGES: Stage[] = [
       const decisions = (res.run.summary as { decisions: number }).decisions;
       if (decisions !== ctx.size) throw new Error(`nightly wrote ${decisions} decisions for ${ctx.size} customers`);
       ctx.state.set('nightly', { runId: res.run.id, seconds: s, decisions });
-      return [{ stage: 'nightly', items: decisions, seconds: s, limitOf: 'limit:write+predicate', note: `${res.run.totalChunks} chunks` }];
+      const declared = ctx.options.declaredFacts ? ', 2 declared facts' : '';
+      return [{ stage: 'nightly', items: decisions, seconds: s, limitOf: 'limit:write+predicate', note: `${res.run.totalChunks} chunks${declared}` }];
     },
   },
   {
@@ -193,7 +199,7 @@ export const STAGES: Stage[] = [
       await sql`drop table bench_decisions_copy`.execute(db);
 
       const months = monthsBefore(ctx.date, 6);
-      const p = await predicateLimit(db, ctx.date, months);
+      const p = await predicateLimit(db, ctx.date, months, ctx.options.declaredFacts);
       // the predicate must agree with what the nightly batch stored
       const stored = await sql<{ n: number; eligible: number; total: number }>`
         select count(*)::int8 as n, count(*) filter (where eligible)::int8 as eligible, coalesce(sum(limit_fen), 0)::int8 as total

@@ -19,7 +19,7 @@ test('the explanation lists each condition with its fact value and result', asyn
   assert.ok(auto.conditions.kind === 'all');
   const flow = auto.conditions.children[2]!;
   assert.equal(flow, { kind: 'fact', fact: 'minMonthlyFlow', params: { months: 6 }, operator: 'greaterThan', value: 0, factValue: 0, result: false });
-  const text = formatExplanation(decision, explanation, rs.hash);
+  const text = formatExplanation(decision, explanation, rs.hash, rs.eligibility);
   assert.match(text, 'Customer M1001 on 2026-11-24');
   assert.match(text, 'NOT ELIGIBLE: INSUFFICIENT_FLOW_HISTORY, WHITELIST_EXPIRED');
   assert.match(text, rs.hash);

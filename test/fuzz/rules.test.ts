@@ -14,7 +14,7 @@ import { LendpayError } from '../../src/errors.ts';
 import { caseRng, deepNesting, deepObject, fuzzRuns, fuzzSeed, mutateText, mutateTree } from '../helpers/fuzz.ts';
 
 const SHIPPED = path.resolve('rules');
-const FILES = ['eligibility.json', 'calendar.json', 'pricing.json', 'collection.json', 'notifications.json'] as const;
+const FILES = ['eligibility.json', 'calendar.json', 'pricing.json', 'collection.json', 'notifications.json', 'facts.json', 'escalation.json'] as const;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-fuzz-rules-'));
 const originals = Object.fromEntries(FILES.map((f) => [f, fs.readFileSync(path.join(SHIPPED, f), 'utf8')]));
 const seed = fuzzSeed();

@@ -8,6 +8,8 @@ import { diffRuleSets, formatChanges, sanityWarnings } from '../../src/rules/ver
 import { parseEligibilityRules } from '../../src/eligibility/rules.ts';
 import { loadRuleSet } from '../../src/rules/load.ts';
 import { ruleCoverage } from '../../src/rules/coverage.ts';
+import { parseFactsCatalog } from '../../src/eligibility/declared.ts';
+import { RESERVED_FACT_NAMES } from '../../src/eligibility/facts.ts';
 
 const shipped = JSON.parse(fs.readFileSync(path.resolve('rules/eligibility.json'), 'utf8'));
 const clone = () => JSON.parse(JSON.stringify(shipped));
@@ -69,6 +71,23 @@ test('a rule that can never fire is warned about, with its path', () => {
   assert.equal(months, [], 'different month windows are different facts');
 });
 
+test('declared facts: contradictions are found in their own units and range; a negative range is no contradiction', () => {
+  const facts = parseFactsCatalog({ facts: {
+    consumptionScore: { type: 'integer', min: 300, max: 900, description: 'd', source: 's', missing: { default: 300 } },
+    growth: { type: 'decimal', scale: 2, min: '-1', max: '1', description: 'd', source: 's', missing: { default: '0' } },
+  } }, 'facts.json', RESERVED_FACT_NAMES).value!;
+  const warnings = (rules: unknown[]) => sanityWarnings(parseEligibilityRules({ rules }, 'eligibility.json', facts).value!);
+  const never = warnings([cap, door({ all: [
+    { fact: 'consumptionScore', operator: 'greaterThan', value: 800 },
+    { fact: 'consumptionScore', operator: 'lessThan', value: 700 },
+  ] })]);
+  assert.match(never[0]!, /rule "d" can never fire: consumptionScore greaterThan 800 and consumptionScore lessThan 700 can never hold together/);
+  assert.equal(warnings([cap, door({ all: [{ fact: 'growth', operator: 'lessThan', value: '-0.5' }, { fact: 'growth', operator: 'greaterThanInclusive', value: '-0.51' }] })]), []);
+  assert.equal(warnings([cap, door({ all: [{ fact: 'growth', operator: 'lessThan', value: '-0.5' }] })]), []);
+  assert.match(warnings([cap, door({ all: [{ fact: 'growth', operator: 'greaterThan', value: '0.99' }, { fact: 'growth', operator: 'lessThan', value: '1' }] })])[0]!,
+    /growth greaterThan 0\.99 and growth lessThan 1\.00 can never hold together/);
+});
+
 test('a cap above the 5,000,000 CNY ceiling is warned about', () => {
   const w = warningsFor([{ ...cap, event: { type: 'cap', params: { max: '6000000.00' } } }, door({ all: [] })]);
   assert.ok(w.some((x) => /\$\.rules\[0\]\.event\.params\.max: cap 6,000,000\.00 is above the 5,000,000\.00 CNY ceiling/.test(x)), w.join('\n'));
@@ -82,13 +101,13 @@ test('a negative or zero month count is refused outright', () => {
 test('coverage names the rules no case fires and the conditions never seen both ways', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lendpay-cov-'));
   fs.cpSync(path.resolve('rules'), dir, { recursive: true });
-  const full = await ruleCoverage(await loadRuleSet(dir));
+  const full = (await ruleCoverage(await loadRuleSet(dir))).find((x) => x.file.endsWith('eligibility.json'))!;
   assert.is(full.rulesCovered, full.rules.length, 'the shipped cases fire every rule');
   // Only one case left: a verified open-platform merchant with flow.
   const tests = JSON.parse(fs.readFileSync(path.join(dir, 'tests/eligibility.json'), 'utf8'));
   const one = tests.cases.find((c: { expect: { door?: string } }) => c.expect.door === 'auto_tag');
   fs.writeFileSync(path.join(dir, 'tests/eligibility.json'), JSON.stringify({ cases: [one] }));
-  const r = await ruleCoverage(await loadRuleSet(dir));
+  const r = (await ruleCoverage(await loadRuleSet(dir))).find((x) => x.file.endsWith('eligibility.json'))!;
   assert.is(r.cases, 1);
   const byName = new Map(r.rules.map((x) => [x.name, x]));
   assert.is(byName.get('auto-tag-door')!.firedIn, 1);

@@ -8,11 +8,10 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { cli } from './fixtures/cli.ts';
 import type { PgBoss } from 'pg-boss';
 import { freshDatabase, type TestDatabase } from '../helpers/db.ts';
-import { generatePopulation } from '../../src/demo/population.ts';
-import { importCustomersFile } from '../../db/import.ts';
+import { importPopulation } from './fixtures/population.ts';
 import { parseBusinessDate } from '../../src/dates.ts';
 import { startBoss } from '../../jobs/boss.ts';
 import { startNightlyRun, workNightly } from '../../jobs/nightly.ts';
@@ -21,23 +20,11 @@ import { getBatchRun } from '../../db/batch.repository.ts';
 import { activeRuleSetForBatch } from '../../src/cli/nightly.ts';
 import { listVersions } from '../../db/rule-versions.repository.ts';
 
-const BIN = path.resolve('src/cli/bin.js');
 const D1 = '2026-11-24', D2 = '2026-11-25', D3 = '2026-11-26', D4 = '2026-11-27';
 let t: TestDatabase;
 let work: string;
 
-function lendpay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: t.url, LENDPAY_RULES_DIR: work }, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-async function ok(args: string[]) {
-  const r = await lendpay(args);
-  assert.is(r.code, 0, `lendpay ${args.join(' ')}: ${r.stderr}`);
-  return r;
-}
+const { lendpay, ok } = cli(() => ({ DATABASE_URL: t.url, LENDPAY_RULES_DIR: work }));
 
 type Row = { customer_id: string; eligible: boolean; door: string | null; limit_fen: number; reasons: string[]; rule_set_hash: string };
 async function decisions(date: string): Promise<Map<string, Row>> {
@@ -61,17 +48,7 @@ test.before(async () => {
   fs.cpSync(path.resolve('rules'), work, { recursive: true });
   v1Rules = readRules();
   v1Tests = fs.readFileSync(path.join(work, 'tests/eligibility.json'), 'utf8');
-  // A seeded population; whitelists expiring during the test's four days are moved
-  // away so that the days differ only by the rules, not by the calendar.
-  const lines: string[] = [];
-  for (const c of generatePopulation({ seed: 7, size: 600, asOf: parseBusinessDate(D1) })) {
-    const wl = (c as { whitelist: { expiresOn?: string | null } | null }).whitelist;
-    if (wl?.expiresOn && wl.expiresOn >= '2026-11-20' && wl.expiresOn <= '2026-11-30') wl.expiresOn = '2027-01-15';
-    lines.push(JSON.stringify(c));
-  }
-  const file = path.join(work, '..', `${path.basename(work)}.jsonl`);
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  await importCustomersFile(t.db, file);
+  await importPopulation(t.db, work, { seed: 7, size: 600, asOf: D1 });
 });
 test.after(async () => {
   await t.drop();

@@ -47,7 +47,7 @@ test('the shipped rules/ validates clean', async () => {
   assert.match(v.hash ?? '', /^[0-9a-f]{64}$/);
   const rs = await loadRuleSet(RULES_DIR);
   assert.is(rs.hash, v.hash);
-  assert.equal(Object.keys(rs.files).sort(), ['accounts.json', 'alerts.json', 'calendar.json', 'collection.json', 'eligibility.json', 'escalation.json', 'notifications.json', 'pricing.json', 'products.json']);
+  assert.equal(Object.keys(rs.files).sort(), ['accounts.json', 'alerts.json', 'calendar.json', 'collection.json', 'eligibility.json', 'escalation.json', 'facts.json', 'notifications.json', 'pricing.json', 'products.json']);
   assert.is(rs.eligibility.flowMonths, 6);
 });
 
@@ -138,7 +138,7 @@ test('the hash changes with a threshold, not with whitespace or key order', asyn
   const base = (await loadRuleSet(await dirWith(shippedText))).hash;
   const calendarText = await readFile(path.join(RULES_DIR, 'calendar.json'), 'utf8');
   const others: Record<string, string> = {};
-  for (const f of ['calendar.json', 'pricing.json', 'collection.json', 'notifications.json', 'escalation.json', 'alerts.json', 'products.json', 'accounts.json']) others[f] = await readFile(path.join(RULES_DIR, f), 'utf8');
+  for (const f of ['calendar.json', 'pricing.json', 'collection.json', 'notifications.json', 'escalation.json', 'alerts.json', 'products.json', 'accounts.json', 'facts.json']) others[f] = await readFile(path.join(RULES_DIR, f), 'utf8');
   assert.is((await loadRuleSet(RULES_DIR)).hash, (await loadRuleSet(await dirWith(shippedText, others))).hash);
   assert.is.not((await loadRuleSet(await dirWith(shippedText, { 'calendar.json': calendarText }))).hash, base, 'the calendar is part of the rule set hash');
   const reformatted = JSON.stringify(JSON.parse(shippedText));

@@ -29,7 +29,10 @@ export function registerDecisionsCommand(program: Command, ctx: Context): void {
       for await (const d of streamDecisions(db, o.date)) {
         if (n++ === 0 && !json) out(`${'customer'.padEnd(12)} ${'decision'.padEnd(10)} ${'door'.padEnd(9)} ${'limit'.padStart(14)}  reasons`);
         const line = json
-          ? JSON.stringify({ customerId: d.customerId, eligible: d.eligible, door: d.door, limit: formatYuan(d.limit), reasons: d.reasons, ruleSetHash: d.ruleSetHash })
+          ? JSON.stringify({
+            customerId: d.customerId, eligible: d.eligible, door: d.door, limit: formatYuan(d.limit), reasons: d.reasons, ruleSetHash: d.ruleSetHash,
+            ...(d.facts['declared'] === undefined ? {} : { declaredFacts: d.facts['declared'] }),
+          })
           : `${d.customerId.padEnd(12)} ${d.eligible ? 'eligible  ' : 'ineligible'} ${(d.door ?? '-').padEnd(9)} ${formatYuan(d.limit).padStart(14)}  ${d.reasons.join(',')}`;
         if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
       }
@@ -46,12 +49,17 @@ async function customerHistory(ctx: Context, customerId: string, json: boolean):
     return printJson(rows.map((r) => ({
       businessDate: r.businessDate, eligible: r.eligible, door: r.door, limit: formatYuan(r.limit), reasons: r.reasons,
       fired: r.fired, ruleVersion: r.ruleVersion, ruleSetHash: r.ruleSetHash, runId: r.runId, decidedAt: r.decidedAt,
+      ...(r.declared === null ? {} : { declaredFacts: r.declared }),
     })));
   }
   if (rows.length === 0) return out(`customer ${customerId} has no decisions yet`);
   out(`decisions for customer ${customerId} (explain one: lendpay explain ${customerId} --date D)`);
-  out(`${'date'.padEnd(12)} ${'decision'.padEnd(10)} ${'door'.padEnd(9)} ${'limit'.padStart(16)}  ${'version'.padEnd(8)} ${'rule set'.padEnd(12)}  reasons`);
+  // Declared facts (rules/facts.json) each decision used, as it saw them: `name=value` (or `name=-` without a value).
+  const declared = (r: (typeof rows)[number]) => Object.entries(r.declared ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v === null ? '-' : JSON.stringify(v.value)}`).join(' ');
+  const anyDeclared = rows.some((r) => r.declared !== null);
+  out(`${'date'.padEnd(12)} ${'decision'.padEnd(10)} ${'door'.padEnd(9)} ${'limit'.padStart(16)}  ${'version'.padEnd(8)} ${'rule set'.padEnd(12)}  ${anyDeclared ? `${'reasons'.padEnd(26)} declared facts` : 'reasons'}`);
   for (const r of rows) {
-    out(`${r.businessDate.padEnd(12)} ${(r.eligible ? 'eligible' : 'ineligible').padEnd(10)} ${(r.door ?? '-').padEnd(9)} ${formatYuan(r.limit).padStart(16)}  ${(r.ruleVersion === null ? '-' : `v${r.ruleVersion}`).padEnd(8)} ${r.ruleSetHash.slice(0, 12)}  ${r.reasons.join(',') || '-'}`);
+    const reasons = r.reasons.join(',') || '-';
+    out(`${r.businessDate.padEnd(12)} ${(r.eligible ? 'eligible' : 'ineligible').padEnd(10)} ${(r.door ?? '-').padEnd(9)} ${formatYuan(r.limit).padStart(16)}  ${(r.ruleVersion === null ? '-' : `v${r.ruleVersion}`).padEnd(8)} ${r.ruleSetHash.slice(0, 12)}  ${anyDeclared ? `${reasons.padEnd(26)} ${declared(r)}` : reasons}`);
   }
 }

@@ -10,6 +10,8 @@ import { formatCollectionSimulation } from '../../rules/simulate-collection.ts';
 import type { Context } from '../context.ts';
 import { LendpayError } from '../../errors.ts';
 import { parseBusinessDate } from '../../dates.ts';
+import type { RuleVersion } from '../../../db/rule-versions.repository.ts';
+import type { RuleChange } from '../../rules/versions.ts';
 
 import { out, err, printJson } from '../output.ts';
 
@@ -79,7 +81,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       if (o.json) return printJson({ passed: res.passed, failures: res.failures, ...(coverage ? { coverage } : {}) });
       for (const f of res.failures) err(`FAIL ${f.file}: ${f.name}\n  expected ${JSON.stringify(f.expected)}\n  actual   ${JSON.stringify(f.actual)}`);
       out(`${res.passed} passed, ${res.failures.length} failed`);
-      if (coverage) out(formatCoverage(coverage).join('\n'));
+      if (coverage) for (const r of coverage) out(formatCoverage(r).join('\n'));
     });
 
   rules
@@ -94,8 +96,9 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const reason = requireReason(o);
       const { loadRuleSet } = await import('../../rules/load.ts');
       const { runRuleTests } = await import('../../rules/tests.ts');
-      const { sanityWarnings, formatChanges } = await import('../../rules/versions.ts');
-      const { activateRuleSet } = await import('../../../db/rule-versions.repository.ts');
+      const { sanityWarnings, formatChanges, rolledBackFrom } = await import('../../rules/versions.ts');
+      const { activateRuleSet, listVersions } = await import('../../../db/rule-versions.repository.ts');
+      const { readSources } = await import('../../rules/sources.ts');
       if (o.by.trim() === '') throw new LendpayError('INVALID_INPUT', '--by: name who activates the rules');
       const ruleSet = await loadRuleSet(o.dir ? path.resolve(o.dir) : ctx.config.rulesDir);
       const tests = await runRuleTests(ruleSet);
@@ -105,14 +108,20 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
         });
       }
       for (const w of sanityWarnings(ruleSet.eligibility)) err(`warning: ${w}`);
+      const sources = await readSources(ruleSet);
       const { db } = await ctx.database();
-      const res = await activateRuleSet(db, { hash: ruleSet.hash, files: ruleSet.files, by: o.by, note: reason });
+      const back = rolledBackFrom(await listVersions(db), ruleSet.hash);
+      if (back) err(`warning: this content was version ${back.version.version}, rolled back by version ${back.by.version} (by ${back.by.activatedBy}: ${back.by.note}); activating brings it back`);
+      const res = await activateRuleSet(db, {
+        hash: ruleSet.hash, files: ruleSet.files, by: o.by, note: reason, sources: sources.rules, tests: sources.tests, testsPassed: tests.passed,
+      });
       const v = res.version;
       if (o.json) return printJson({ activated: res.created, version: versionJson(v), testsPassed: tests.passed, warnings: sanityWarnings(ruleSet.eligibility) });
       if (!res.created) return out(`the working copy is already the active version ${v.version} (${v.hash.slice(0, 12)}): nothing changed`);
-      out(`activated version ${v.version} (${v.hash.slice(0, 12)}) by ${v.activatedBy} at ${when(v.activatedAt)}: ${tests.passed} test cases passed`);
+      out(`activated version ${v.version} (${v.hash.slice(0, 12)}) by ${v.activatedBy} at ${when(v.activatedAt)}: ${tests.passed} test cases passed (${Object.entries(tests.byRuleFile).map(([f, n]) => `${f} ${n}`).join(', ')})`);
       out(v.previousVersion === null ? 'first version' : `changes against version ${v.previousVersion}:`);
       for (const line of formatChanges(v.diff)) out(`  ${line}`);
+      for (const line of testLines(v, formatChanges)) out(line);
       out('the next batch that starts uses it; a batch already running finishes on the version it started with');
     });
 
@@ -136,6 +145,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
         if (v.previousVersion === null) out('  first version');
         else if (lines.length === 0) out(`  same content as version ${v.previousVersion}`);
         else for (const l of lines) out(`  ${l}`);
+        for (const l of testLines(v, formatChanges)) out(l);
       }
     });
 
@@ -145,12 +155,20 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
     .option('--json', 'as JSON')
     .action(async (a: string, b: string, o: { json?: boolean }) => {
       const { diffRuleSets, formatChanges } = await import('../../rules/versions.ts');
+      const { parsedTests } = await import('../../../db/rule-versions.repository.ts');
       const content = await resolveContent(ctx, a);
       const content2 = await resolveContent(ctx, b);
       const changes = diffRuleSets(content.files, content2.files);
-      if (o.json) return printJson({ from: content.label, to: content2.label, changes });
+      // The test cases too: what let each side through. Unknown where a version did not record them.
+      const testChanges = content.tests === null || content2.tests === null ? null : diffRuleSets(parsedTests(content.tests), parsedTests(content2.tests));
+      if (o.json) return printJson({ from: content.label, to: content2.label, changes, testChanges });
       out(`${content.label} → ${content2.label}: ${changes.length} change${changes.length === 1 ? '' : 's'}`);
       for (const l of formatChanges(changes)) out(`  ${l}`);
+      if (testChanges === null) out(`test cases: not recorded for ${content.tests === null ? content.label : content2.label}`);
+      else {
+        out(`test cases: ${testChanges.length} change${testChanges.length === 1 ? '' : 's'}`);
+        for (const l of formatChanges(testChanges)) out(`  ${l}`);
+      }
     });
 
   rules
@@ -161,16 +179,20 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
     .addOption(noteAlias())
     .option('--json', 'as JSON')
     .action(async (ref: string, o: { by: string; reason?: string; note?: string; json?: boolean }) => {
-      const { findVersion, versionContent, activateRuleSet } = await import('../../../db/rule-versions.repository.ts');
+      const { findVersion, versionContent, versionSources, activateRuleSet } = await import('../../../db/rule-versions.repository.ts');
       const { storedEligibilityRules } = await import('../../../jobs/evaluators.ts');
       const { formatChanges } = await import('../../rules/versions.ts');
+      const { loadRuleSet } = await import('../../rules/load.ts');
       const { db } = await ctx.database();
       const target = await findVersion(db, ref);
       // The stored content must still parse with today's code before it can run a batch.
       await storedEligibilityRules(db, target.hash);
       const files = await versionContent(db, target);
+      // The version's own files and tests come back with it: what let it through then.
+      const sources = await versionSources(db, target);
       const res = await activateRuleSet(db, {
         hash: target.hash, files, by: o.by, note: o.reason ?? o.note ?? `rollback to version ${target.version}`, rollbackOf: target.version,
+        sources: sources.rules, tests: sources.tests, testsPassed: null,
       });
       const v = res.version;
       if (o.json) return printJson({ activated: res.created, version: versionJson(v), contentOf: target.version });
@@ -179,6 +201,37 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const lines = formatChanges(v.diff);
       if (lines.length === 0) out('  (none: it was already the active content)');
       for (const line of lines) out(`  ${line}`);
+      // The working copy still holds what was rolled back: say so before the next activate brings it back.
+      const working = await loadRuleSet(ctx.config.rulesDir).then((rs) => rs.hash, () => null);
+      if (working !== v.hash) {
+        const where = path.relative(process.cwd(), ctx.config.rulesDir) || '.';
+        err(`warning: the working copy in ${where} ${working === null ? 'does not validate and ' : ''}still differs from the active version ${v.version}: the next \`lendpay rules activate\` would bring ${working === null ? 'its changes' : 'the rolled-back change'} back`);
+        err(`  to make the working copy the active content: lendpay rules checkout ${v.version}`);
+      }
+    });
+
+  rules
+    .command('checkout <version>')
+    .description('write a version\'s rule files and test files into the working copy (e.g. after a rollback)')
+    .option('--dir <dir>', 'the working copy (default: rules/)')
+    .option('--force', 'overwrite a working copy that holds changes no version has')
+    .action(async (ref: string, o: { dir?: string; force?: boolean }) => {
+      const { findVersion, versionContent, versionSources, listVersions } = await import('../../../db/rule-versions.repository.ts');
+      const { checkoutSources, unsavedChanges } = await import('../../rules/sources.ts');
+      const dir = o.dir ? path.resolve(o.dir) : ctx.config.rulesDir;
+      const { db } = await ctx.database();
+      const target = await findVersion(db, ref);
+      // Edits that no version holds would be lost: refused unless --force.
+      if (!o.force) {
+        const why = await unsavedChanges(dir, await listVersions(db), (v) => versionSources(db, v));
+        if (why !== null) throw new LendpayError('CONFLICT', `the working copy in ${dir} ${why}: they would be lost; --force overwrites them`);
+      }
+      const sources = await versionSources(db, target);
+      const res = await checkoutSources(dir, { hash: target.hash, content: await versionContent(db, target), rules: sources.rules, tests: sources.tests });
+      out(`the working copy in ${path.relative(process.cwd(), dir) || '.'} is now version ${target.version} (${target.hash.slice(0, 12)})`);
+      out(`  written: ${res.written.join(', ')}${res.removed.length > 0 ? `\n  removed: ${res.removed.join(', ')}` : ''}`);
+      if (!sources.rules) out('  (version recorded no file text: the files are its content written as JSON)');
+      if (!res.tests) out('  (version recorded no test files: the tests in the working copy were left as they were)');
     });
 
   rules
@@ -198,7 +251,7 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const repo = await import('../../../db/rule-versions.repository.ts');
       const { storedEligibilityRules } = await import('../../../jobs/evaluators.ts');
       const { compileEligibility } = await import('../../eligibility/evaluate.ts');
-      const { simulate, formatSimulation, simulationJson } = await import('../../rules/simulate.ts');
+      const { simulate, formatSimulation, simulationJson, withDeclaredFacts } = await import('../../rules/simulate.ts');
       const { inputFromFacts } = await import('../explain.ts');
       const { db } = await ctx.database();
       const working = await loadRuleSet(o.dir ? path.resolve(o.dir) : ctx.config.rulesDir);
@@ -212,11 +265,18 @@ export function registerRulesCommands(program: Command, ctx: Context): void {
       const after = compileEligibility(working.eligibility);
       const warnings: string[] = [];
       // The stored facts carry the months that batch's rules needed; more months cannot be simulated.
-      const stored = run.ruleSetHash ? (await storedEligibilityRules(db, run.ruleSetHash)).flowMonths : after.flowMonths;
-      if (after.flowMonths > stored) {
-        warnings.push(`the working copy looks at ${after.flowMonths} months of flow but the batch of ${run.businessDate} stored only ${stored}: older months count as no flow here`);
+      const storedMonths = run.ruleSetHash ? (await storedEligibilityRules(db, run.ruleSetHash)).flowMonths : after.flowMonths;
+      if (after.flowMonths > storedMonths) {
+        warnings.push(`the working copy looks at ${after.flowMonths} months of flow but the batch of ${run.businessDate} stored only ${storedMonths}: older months count as no flow here`);
       }
-      const report = await simulate({ date, pages: repo.streamDecisionFacts(db, date), toInput: inputFromFacts, before, after, top: o.top });
+      // Declared facts the batch's own rules did not use are read as imported, as of the batch's date.
+      const names = [...new Set([...(before.declaredFacts), ...(after.declaredFacts)])];
+      const stored = new Set(run.ruleSetHash ? (await storedEligibilityRules(db, run.ruleSetHash)).declared.map((f) => f.name) : []);
+      const unstored = names.filter((n) => !stored.has(n));
+      if (unstored.length > 0) warnings.push(`the batch of ${run.businessDate} did not use ${unstored.join(', ')}: their latest values imported as of ${run.businessDate} are used`);
+      const { latestFactsAsOf } = await import('../../../db/facts.repository.ts');
+      const pages = withDeclaredFacts(repo.streamDecisionFacts(db, date), unstored, (ids, facts) => latestFactsAsOf(db, ids, facts, run.businessDate));
+      const report = await simulate({ date, pages, toInput: inputFromFacts, before, after, top: o.top });
       if (report.customers === 0) warnings.push(`the nightly batch of ${run.businessDate} stored no decisions`);
       const labels = {
         before: `version ${baseline.version} (${baseline.hash.slice(0, 12)})${o.against ? '' : ', active'}`,
@@ -266,14 +326,23 @@ async function simulateLastPostSettlement(ctx: Context, baselineHash: string, wo
   return { source: `the post-settlement batch of ${run.business_date} (run ${run.id})`, report: await simulateCollection(pages(), before, after) };
 }
 
-async function resolveContent(ctx: Context, ref: string): Promise<{ label: string; files: Readonly<Record<string, unknown>> }> {
+async function resolveContent(ctx: Context, ref: string): Promise<{ label: string; files: Readonly<Record<string, unknown>>; tests: Record<string, string> | null }> {
   if (ref === 'working' || ref === 'rules') {
     const { loadRuleSet } = await import('../../rules/load.ts');
+    const { readSources } = await import('../../rules/sources.ts');
     const rs = await loadRuleSet(ctx.config.rulesDir);
-    return { label: `working copy (${rs.hash.slice(0, 12)})`, files: rs.files };
+    return { label: `working copy (${rs.hash.slice(0, 12)})`, files: rs.files, tests: (await readSources(rs)).tests };
   }
-  const { findVersion, versionContent } = await import('../../../db/rule-versions.repository.ts');
+  const { findVersion, versionContent, versionSources } = await import('../../../db/rule-versions.repository.ts');
   const { db } = await ctx.database();
   const v = await findVersion(db, ref);
-  return { label: `version ${v.version} (${v.hash.slice(0, 12)})`, files: await versionContent(db, v) };
+  return { label: `version ${v.version} (${v.hash.slice(0, 12)})`, files: await versionContent(db, v), tests: (await versionSources(db, v)).tests };
+}
+
+/** What history and activate say about a version's test cases: how many passed, and what changed in them. */
+function testLines(v: RuleVersion, format: (c: RuleChange[]) => string[]): string[] {
+  const passed = v.testsPassed === null ? (v.rollbackOf === null ? 'not run' : `not run (the cases of version ${v.rollbackOf} came back with it)`) : `${v.testsPassed} passed`;
+  if (v.testsDiff === null) return [`  test cases: ${passed}; their changes are unknown (not recorded for this version or the one before)`];
+  const lines = format(v.testsDiff);
+  return [`  test cases: ${passed}, ${lines.length === 0 ? 'unchanged' : `${lines.length} change${lines.length === 1 ? '' : 's'}:`}`, ...lines.map((l) => `    ${l}`)];
 }
