@@ -14,7 +14,7 @@ import addFormatsModule from 'ajv-formats';
 import { world, LENDER, type World } from '../disbursement/setup.ts';
 import { startApi, type ApiServer } from '../../src/api/server.ts';
 import { makeLogger } from '../../src/api/log.ts';
-import { systemClock } from '../../src/dates.ts';
+import { businessDateAt, systemClock } from '../../src/dates.ts';
 import { applyForLoan } from '../../src/disbursement/disburse.ts';
 import { withHook, type EscalationDeps } from '../../src/escalation/service.ts';
 import { ordersOfLoan } from '../../db/orders.repository.ts';
@@ -45,7 +45,7 @@ test.before(async () => {
   const deps = {
     db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0, stuckAfterMinutes: 10,
     tokens: [{ name: 'reader', role: 'read' as const, token: T.read }, { name: 'ops-bob', role: 'operator' as const, token: T.ops }, { name: 'loan-system', role: 'write' as const, token: T.biz }],
-    disburseDeps: async () => w.deps, escalationDeps: async () => esc, collectionDeps: async () => c,
+    disburseDeps: async () => w.deps, escalationDeps: async () => esc, collectionDeps: async () => c, rules: async () => rs,
   };
   api = await startApi(deps);
   limited = await startApi({ ...deps, limits: { writesPerMinute: 1, bodyLimitBytes: 4096 } });
@@ -92,8 +92,8 @@ test('/openapi.json passes `redocly lint` (recommended rules) with no error and 
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
 const exercised = new Set<string>();
 
-async function call(method: string, template: string, params: Record<string, string>, opts: { token?: string | null; body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string>; server?: ApiServer } = {}) {
-  const url = template.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(params[k] ?? ''));
+async function call(method: string, template: string, params: Record<string, string>, opts: { token?: string | null; body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string>; server?: ApiServer; query?: string } = {}) {
+  const url = template.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(params[k] ?? '')) + (opts.query ?? '');
   const headers: Record<string, string> = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.headers ?? {}) };
   let body: string | undefined;
   if (opts.raw !== undefined) {
@@ -164,6 +164,14 @@ test('real answers of a running server match /openapi.json: every status documen
   ok(await call('POST', '/loans/{id}/repayments', { id: loanId }, { token: T.biz, body: { cardId: 'G1-K1', amount: '10.00' }, headers: { 'idempotency-key': 'oa-r1' } }), 201, 'repaid');
   ok(await call('POST', '/loans/{id}/repayments', { id: loanId }, { token: T.biz, body: { cardId: 'G1-K1', amount: '99999.00' }, headers: { 'idempotency-key': 'oa-r2' } }), 422, 'more than owed');
   ok(await call('POST', '/loans/{id}/repayments', { id: 'NOPE' }, { token: T.biz, body: { cardId: 'G1-K1', amount: '1.00' }, headers: { 'idempotency-key': 'oa-r3' } }), 404, 'no loan');
+
+  ok(await call('GET', '/loans/{id}/payoff', { id: loanId }, { token: T.biz }), 200, 'payoff quote');
+  ok(await call('GET', '/loans/{id}/payoff', { id: 'L0' }, { token: T.read }), 404, 'no loan to pay off');
+  ok(await call('POST', '/loans/{id}/prepayments', { id: loanId }, { token: T.biz, body: { cardId: 'G1-K1', amount: '20.00' }, headers: { 'idempotency-key': 'oa-p1' } }), 201, 'prepaid in part');
+  ok(await call('POST', '/loans/{id}/prepayments', { id: loanId }, { token: T.biz, body: { cardId: 'G1-K1', amount: '99999.00' }, headers: { 'idempotency-key': 'oa-p2' } }), 422, 'more than the payoff');
+  ok(await call('GET', '/vouchers', {}, { token: T.read, query: `?date=${businessDateAt(systemClock.now())}` }), 200, 'the day\'s vouchers');
+  ok(await call('GET', '/vouchers', {}, { token: T.read, query: '?date=2026-02-30' }), 400, 'no such date');
+  ok(await call('GET', '/vouchers', {}, { token: T.biz, query: `?date=${businessDateAt(systemClock.now())}` }), 403, 'vouchers are not the business system\'s');
 
   const queue = await call('GET', '/ops/queue', {}, { token: T.read });
   ok(queue, 200, 'queue');

@@ -18,7 +18,7 @@ let tmp: string;
 
 function lendpay(args: string[], env: Record<string, string> = {}, cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DATABASE_URL: t.url, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, DATABASE_URL: t.url, LENDPAY_SANDBOX_IN_PROCESS: '1', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -87,7 +87,7 @@ test('a taken port names the port and the setting that changes it', async () => 
     const worker = await lendpay(['worker', '--no-schedule'], { LENDPAY_API_PORT: String(port), LENDPAY_LOG_LEVEL: 'silent' });
     assert.is(worker.code, 1);
     assert.match(oneLine(worker.stderr), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use .*LENDPAY_API_PORT \\(or --port\\)`));
-    const sandbox = await lendpay(['sandbox', 'serve', '--port', String(port)]);
+    const sandbox = await lendpay(['sandbox', 'serve', '--port', String(port)], { LENDPAY_SANDBOX_ADMIN_TOKEN: 'sandbox-admin-0123456789abcdef' });
     assert.is(sandbox.code, 1);
     assert.match(oneLine(sandbox.stderr), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port`));
   } finally {

@@ -13,7 +13,7 @@ let t: TestDatabase;
 /** Starts a worker, waits for `until` in its output, stops it with SIGTERM; its exit code and output. */
 async function worker(env: Record<string, string>, until: RegExp): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [BIN, 'worker', '--no-schedule'], {
-    env: { ...process.env, DATABASE_URL: t.url, LENDPAY_API_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DATABASE_URL: t.url, LENDPAY_API_PORT: '0', LENDPAY_SANDBOX_IN_PROCESS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => { output += d.toString('utf8'); });

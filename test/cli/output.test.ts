@@ -18,7 +18,7 @@ let tmp: string;
 
 function lendpay(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: '', ...env }, maxBuffer: 1 << 26, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: t.url, LENDPAY_CHANNEL_URL: '', LENDPAY_SANDBOX_IN_PROCESS: '1', ...env }, maxBuffer: 1 << 26, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -22,10 +22,15 @@ export function runLendpay(w: World, args: string[], env: Record<string, string>
 }
 
 /** The API (not listening: app.inject) with the world's disbursement and the rule set. */
+/** The read token apiWithRules gives beside the write token `token`: the views and vouchers take it. */
+export const readTokenOf = (token: string) => `${token}-read`;
+export const readHeaders = (token: string) => ({ authorization: `Bearer ${readTokenOf(token)}` });
+
 export async function apiWithRules(w: World, rules: RuleSet, token: string, extra: Partial<ApiDeps> = {}): Promise<FastifyInstance> {
   const app = await buildApi({
     db: w.t.db, log: makeLogger('silent'), clock: systemClock, host: '127.0.0.1', port: 0,
-    apiToken: token, stuckAfterMinutes: 10, disburseDeps: async () => w.deps, rules: async () => rules, ...extra,
+    apiToken: token, tokens: [{ name: 'reader', role: 'read', token: readTokenOf(token) }],
+    stuckAfterMinutes: 10, disburseDeps: async () => w.deps, rules: async () => rules, ...extra,
   });
   await app.ready();
   return app;

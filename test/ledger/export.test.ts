@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { world, LENDER, type World } from '../disbursement/setup.ts';
 import { apiWithRules, runLendpay } from '../helpers/lendpay.ts';
+import { readHeaders } from '../helpers/lendpay.ts';
 import { businessDateAt, systemClock } from '../../src/dates.ts';
 import { loadRuleSet, type RuleSet } from '../../src/rules/load.ts';
 import { applyForProduct } from '../../src/loans/apply.ts';
@@ -157,21 +158,21 @@ test('by entry: one voucher per posting with customer and loan, numbered on its 
 });
 
 test('GET /vouchers?date=D gives the export; format=csv is the CSV with a BOM', async () => {
-  const r = await app.inject({ method: 'GET', url: `/vouchers?date=${D}` });
+  const r = await app.inject({ method: 'GET', url: `/vouchers?date=${D}`, headers: readHeaders(TOKEN) });
   assert.is(r.statusCode, 200, r.body);
   const day = await exportVouchers(w.t.db, rules.accounts, D, 'type');
   assert.equal(r.json(), JSON.parse(JSON.stringify(vouchersToJson(D, 'type', day.vouchers, 0))));
   assert.is(r.json().vouchers[0].number, '记-0001');
   assert.is(r.json().totals.debit, r.json().totals.credit);
-  const csv = await app.inject({ method: 'GET', url: `/vouchers?date=${D}&group=entry&format=csv` });
+  const csv = await app.inject({ method: 'GET', url: `/vouchers?date=${D}&group=entry&format=csv`, headers: readHeaders(TOKEN) });
   assert.is(csv.statusCode, 200);
   assert.match(String(csv.headers['content-type']), /text\/csv; charset=utf-8/);
   assert.ok(csv.rawPayload.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'UTF-8 BOM');
   assert.match(csv.body, /^\uFEFF凭证日期,凭证字,凭证号,摘要,科目编码,科目名称,借方金额,贷方金额,客户,贷款\r\n/);
-  const bad = await app.inject({ method: 'GET', url: '/vouchers?date=2026-02-30' });
+  const bad = await app.inject({ method: 'GET', url: '/vouchers?date=2026-02-30', headers: readHeaders(TOKEN) });
   assert.is(bad.statusCode, 400);
   assert.match(bad.json().message, /querystring\.date: 2026-02-30 is not a calendar date/);
-  assert.is((await app.inject({ method: 'GET', url: '/vouchers' })).json().errors[0].path, 'querystring.date');
+  assert.is((await app.inject({ method: 'GET', url: '/vouchers', headers: readHeaders(TOKEN) })).json().errors[0].path, 'querystring.date');
 });
 
 test('CLI: ledger vouchers --format csv --out F; an account without a subject exits 1 naming it', async () => {

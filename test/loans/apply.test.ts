@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { world, type World } from '../disbursement/setup.ts';
 import { apiWithRules, runLendpay } from '../helpers/lendpay.ts';
+import { readHeaders } from '../helpers/lendpay.ts';
 import { businessDateAt, systemClock } from '../../src/dates.ts';
 import { loadRuleSet, type RuleSet } from '../../src/rules/load.ts';
 import { applyForLoan } from '../../src/disbursement/disburse.ts';
@@ -62,7 +63,7 @@ test('POST /loans with a product and a term: its schedule, month-end clamped, re
   const row = await w.t.db.selectFrom('loans').select(['product_id', 'product', 'disbursed_on']).where('id', '=', loan.id).executeTakeFirstOrThrow();
   assert.is(row.product_id, 'monthly-equal');
   assert.is((row.product as { penaltyDailyRatePpm: number }).penaltyDailyRatePpm, 500);
-  const got = await app.inject({ method: 'GET', url: `/loans/${loan.id}` });
+  const got = await app.inject({ method: 'GET', url: `/loans/${loan.id}`, headers: readHeaders(TOKEN) });
   assert.equal(got.json().loan.installments, loan.installments);
 });
 

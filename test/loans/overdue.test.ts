@@ -13,6 +13,7 @@ import type { PgBoss } from 'pg-boss';
 import type { FastifyInstance } from 'fastify';
 import { world, LENDER, type World } from '../disbursement/setup.ts';
 import { apiWithRules, runLendpay } from '../helpers/lendpay.ts';
+import { readHeaders } from '../helpers/lendpay.ts';
 import { loadRuleSet, type RuleSet } from '../../src/rules/load.ts';
 import { startBoss } from '../../jobs/boss.ts';
 import { startPostSettlementRun, workPostSettlement } from '../../jobs/post-settlement.ts';
@@ -117,15 +118,15 @@ test('money that arrives pays the penalty, then the interest, then the principal
   assert.is(shown.code, 0, shown.stderr);
   const loan = JSON.parse(shown.stdout).loans.find((l: { id: string }) => l.id === g1);
   assert.equal([loan.product, loan.penalty, loan.unpaid], ['bullet-7', '31.00', '5191.00']);
-  const api = await app.inject({ method: 'GET', url: '/customers/G1' });
+  const api = await app.inject({ method: 'GET', url: '/customers/G1', headers: readHeaders(TOKEN) });
   assert.equal(api.json().loans.map((l: Record<string, string>) => [l.id, l.penalty, l.unpaid]), [[g1, '31.00', '5191.00']]);
-  const l = await app.inject({ method: 'GET', url: `/loans/${g1}` });
+  const l = await app.inject({ method: 'GET', url: `/loans/${g1}`, headers: readHeaders(TOKEN) });
   assert.equal(l.json().loan.installments.map((x: Record<string, string>) => [x.penalty, x.paid, x.status]), [['163.00', '5000.00', 'overdue']]);
 });
 
 test('the payoff (API) closes the loan on hold: quote, payment from a card, hold cleared, outflow block lifted', async () => {
   now = at(T);
-  const q = await app.inject({ method: 'GET', url: `/loans/${g1}/payoff` });
+  const q = await app.inject({ method: 'GET', url: `/loans/${g1}/payoff`, headers: readHeaders(TOKEN) });
   assert.equal(q.json(), {
     loanId: g1, date: T, principal: '5160.00', prepaidPrincipal: '0.00', interestDue: '0.00', interestAccrued: '0.00', penalty: '31.00', fee: '0.00', total: '5191.00', currentPeriod: null,
   });

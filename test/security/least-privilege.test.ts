@@ -79,7 +79,15 @@ test('customer data is readable without a token (regression): every data route a
   }
   // every route the server has, by the table the server itself keeps
   const open = api.app.routeAccess.filter((r) => r.role === null && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`).sort();
-  assert.equal(open, ['GET /', 'GET /healthz', 'GET /openapi.json'], 'the public routes');
+  // the dashboard's own static files (script, styles, the chart library) are public like its shell: they hold no data
+  const assets = open.filter((r) => /^GET \/dashboard\/[A-Za-z0-9_./-]+\.(js|css)$/.test(r));
+  assert.ok(assets.length > 0, 'the dashboard has static assets');
+  assert.equal(open.filter((r) => !assets.includes(r)), ['GET /', 'GET /healthz', 'GET /openapi.json'], 'the public routes, besides the dashboard\'s static files');
+  for (const a of assets) {
+    const r = await call('GET', a.slice(4), null);
+    assert.is(r.status, 200, a);
+    assert.not.match(r.headers.get('content-type') ?? '', /json/, `${a} is a static file, not data`);
+  }
   for (const r of api.app.routeAccess) {
     if (r.role === null || r.method === 'HEAD') continue;
     const url = r.url.replace(/:[A-Za-z]+/g, 'G1');

@@ -68,7 +68,8 @@ async function nightlyThroughWorker(date: string): Promise<void> {
 }
 
 function env(url: string): Record<string, string> {
-  return { DATABASE_URL: url, LENDPAY_RULES_DIR: path.resolve('rules'), LENDPAY_DATA_DIR: tmp, LENDPAY_SCHEDULE_FILE: scheduleFile, LENDPAY_LOG_LEVEL: 'silent', LENDPAY_CHUNK_SIZE: '10' };
+  // no platform is reached while starting; a worker refuses to start without one named or asked for
+  return { DATABASE_URL: url, LENDPAY_RULES_DIR: path.resolve('rules'), LENDPAY_DATA_DIR: tmp, LENDPAY_SCHEDULE_FILE: scheduleFile, LENDPAY_LOG_LEVEL: 'silent', LENDPAY_CHUNK_SIZE: '10', LENDPAY_SANDBOX_IN_PROCESS: '1' };
 }
 
 test('worker-start-loses-database-at-each-step: a start whose connections are terminated at any step tries again, says so, and the worker then works', async () => {
