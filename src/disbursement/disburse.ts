@@ -10,7 +10,7 @@
 // (recoverOpenAttempts), never by sending blindly.
 import type { Db } from '../../db/connection.ts';
 import {
-  createLoans, creditOfCustomers, getLoans, loansByRequestIds, lockCustomersById, markDisbursed, markFailed, type CustomerCredit, type Loan, type NewLoan,
+  createLoans, creditOfCustomers, getLoans, loansByRequestIds, lockCustomersById, markDisbursed, markFailed, type CustomerCredit, type InstallmentRow, type Loan, type NewLoan,
 } from '../../db/loans.repository.ts';
 import {
   beginAttempts, insertOrders, insertSubmitted, openAttempts, ordersOfLoans, succeededAttempts, type PostedLine,
@@ -75,8 +75,8 @@ export interface ApplyInput {
 }
 
 export type ApplyOutcome = { ok: true; loan: Loan; replay: boolean } | Refusal;
-/** What the group hands back: the outcome, and for a loan its orders as they now stand. */
-export type ApplyResult = ApplyOutcome & { orders?: Order[] };
+/** What the group hands back: the outcome, and for a loan it made its orders as they now stand and its schedule as written. */
+export type ApplyResult = ApplyOutcome & { orders?: Order[]; installments?: InstallmentRow[] };
 
 const REQUEST_ID = /^[A-Za-z0-9:_.-]{1,128}$/;
 
@@ -114,6 +114,13 @@ interface Made {
   at: number;
   loan: Loan;
   orders: Order[];
+  /** its schedule as written (nothing paid yet) */
+  installments: InstallmentRow[];
+}
+
+function writtenSchedule(schedule: readonly Installment[]): InstallmentRow[] {
+  const zero = 0 as Fen;
+  return schedule.map((i) => ({ no: i.no, dueDate: i.dueDate, principal: i.principal, interest: i.interest, penalty: zero, paidPrincipal: zero, paidInterest: zero, paidPenalty: zero }));
 }
 
 /**
@@ -169,7 +176,7 @@ export async function disburseGroup(deps: DisburseDeps, inputs: readonly ApplyIn
       for (const f of decided.fresh) {
         const r = byRequest.get(f.p.input.requestId);
         if (!r) raced.push(f.p); // another process made this request id between our read and insert
-        else made.set(r.loan.id, { at: f.p.at, loan: r.loan, orders: [r.fund] });
+        else made.set(r.loan.id, { at: f.p.at, loan: r.loan, orders: [r.fund], installments: writtenSchedule(f.p.schedule) });
       }
       begun = rows.map((r) => ({ order: r.fund, attempt: firstAttempt(r.fund, now) }));
       if (raced.length > 0) {
@@ -221,7 +228,7 @@ export async function disburseGroup(deps: DisburseDeps, inputs: readonly ApplyIn
       for (const r of replays) if (out[r.at] === undefined) out[r.at] = { ok: false, error };
     }
   }
-  for (const m of made.values()) if (out[m.at] === undefined) out[m.at] = { ok: true, value: { ok: true, loan: m.loan, replay: false, orders: m.orders } };
+  for (const m of made.values()) if (out[m.at] === undefined) out[m.at] = { ok: true, value: { ok: true, loan: m.loan, replay: false, orders: m.orders, installments: m.installments } };
   for (const t of twins) {
     const first = out[t.of]!;
     out[t.at] = first.ok && first.value.ok ? { ok: true, value: { ...first.value, replay: true } } : first;

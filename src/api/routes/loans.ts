@@ -77,7 +77,7 @@ export function loanRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     // the group hands back the orders it made; a replay reads them as they stand now
     const orders = res.orders ?? (await ordersOfLoan(deps.db, res.loan.id));
-    const installments = await installmentsOf(deps.db, res.loan.id);
+    const installments = res.installments ?? (await installmentsOf(deps.db, res.loan.id));
     return reply.code(res.replay ? 200 : 201).send({
       loan: { ...loanView(res.loan), ...loanScheduleView(res.loan, installments, businessDateAt(deps.clock.now())) },
       orders: orders.map(orderView),
